@@ -1,0 +1,119 @@
+"""The @cuda.jit kernels the suite measures.
+
+``cache=True`` keeps compiled kernels on disk: asv spawns a fresh process for every
+parameter set, and a cold JIT (about 1 s on an H100 host) would otherwise dominate it.
+``compile.py``'s benchmark builds its own uncached dispatcher to time the JIT itself.
+"""
+from __future__ import annotations
+
+from numba import cuda
+
+# Columns written by ``record_indices`` for each thread, in this order.
+INDEX_FIELDS = (
+    "threadIdx.x", "threadIdx.y", "threadIdx.z",
+    "blockIdx.x", "blockIdx.y", "blockIdx.z",
+    "blockDim.x", "blockDim.y", "blockDim.z",
+    "gridDim.x", "gridDim.y", "gridDim.z",
+)
+# ``record_indices`` counts the threads that wrote each row in the column after the fields.
+VISITS_COLUMN = len(INDEX_FIELDS)
+
+
+def vector_add_py(a, b):
+    """The tutorial's kernel: one thread per element, ``b[i] += a[i]`` with a bounds check."""
+    i = cuda.threadIdx.x + cuda.blockIdx.x * cuda.blockDim.x
+    if i < b.size:
+        b[i] += a[i]
+
+
+vector_add = cuda.jit(cache=True)(vector_add_py)
+
+
+@cuda.jit(cache=True)
+def vector_add_grid_stride(a, b):
+    """Each thread walks the array in steps of the whole grid: any grid covers any n."""
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for i in range(start, b.size, stride):
+        b[i] += a[i]
+
+
+@cuda.jit(cache=True)
+def vector_add_per_thread_4(a, b):
+    """Four elements per thread, one block-width apart, so each warp's loads stay coalesced."""
+    base = cuda.blockIdx.x * cuda.blockDim.x * 4 + cuda.threadIdx.x
+    for j in range(4):
+        i = base + j * cuda.blockDim.x
+        if i < b.size:
+            b[i] += a[i]
+
+
+@cuda.jit(cache=True)
+def vector_add_per_thread_8(a, b):
+    """Eight elements per thread, one block-width apart."""
+    base = cuda.blockIdx.x * cuda.blockDim.x * 8 + cuda.threadIdx.x
+    for j in range(8):
+        i = base + j * cuda.blockDim.x
+        if i < b.size:
+            b[i] += a[i]
+
+
+@cuda.jit(cache=True)
+def fill(buf, value):
+    """Grid-stride fill; writing a buffer larger than L2 evicts it (the cold-cache flush)."""
+    for i in range(cuda.grid(1), buf.size, cuda.gridsize(1)):
+        buf[i] = value
+
+
+@cuda.jit(cache=True)
+def empty0():
+    pass
+
+
+@cuda.jit(cache=True)
+def empty1(a):
+    pass
+
+
+@cuda.jit(cache=True)
+def empty3(a, b, c):
+    pass
+
+
+@cuda.jit(cache=True)
+def empty8(a, b, c, d, e, f, g, h):
+    pass
+
+
+EMPTY_BY_NARGS = {0: empty0, 1: empty1, 3: empty3, 8: empty8}
+
+
+@cuda.jit(cache=True)
+def record_indices(out):
+    """Write every thread's threadIdx, blockIdx, blockDim, gridDim (x, y, z) into ``out``.
+
+    ``out`` is a zeroed int array of shape (threads, len(INDEX_FIELDS) + 1); the last column
+    counts the threads that wrote the row (1 everywhere when the mapping is one-to-one).
+
+    Serves 1-, 2- and 3-D launches alike (unused dimensions read 0 / 1). Row of a thread:
+    its global x + y * (threads along x) + z * (threads along x and y), so a launch that maps
+    each thread to one global id fills every row exactly once.
+    """
+    x, y, z = cuda.grid(3)
+    nx = cuda.gridDim.x * cuda.blockDim.x
+    ny = cuda.gridDim.y * cuda.blockDim.y
+    row = x + y * nx + z * nx * ny
+    if row < out.shape[0]:
+        out[row, 0] = cuda.threadIdx.x
+        out[row, 1] = cuda.threadIdx.y
+        out[row, 2] = cuda.threadIdx.z
+        out[row, 3] = cuda.blockIdx.x
+        out[row, 4] = cuda.blockIdx.y
+        out[row, 5] = cuda.blockIdx.z
+        out[row, 6] = cuda.blockDim.x
+        out[row, 7] = cuda.blockDim.y
+        out[row, 8] = cuda.blockDim.z
+        out[row, 9] = cuda.gridDim.x
+        out[row, 10] = cuda.gridDim.y
+        out[row, 11] = cuda.gridDim.z
+        cuda.atomic.add(out, (row, 12), 1)  # 12 == VISITS_COLUMN
