@@ -59,6 +59,13 @@ def vector_add_per_thread_8(a, b):
 
 
 @cuda.jit(cache=True)
+def copy(src, dst):
+    """Grid-stride ``dst[i] = src[i]``: the copy ceiling as a Numba kernel sees it."""
+    for i in range(cuda.grid(1), dst.size, cuda.gridsize(1)):
+        dst[i] = src[i]
+
+
+@cuda.jit(cache=True)
 def fill(buf, value):
     """Grid-stride fill; writing a buffer larger than L2 evicts it (the cold-cache flush)."""
     for i in range(cuda.grid(1), buf.size, cuda.gridsize(1)):

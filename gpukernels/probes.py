@@ -179,7 +179,7 @@ def launch_cost(samples: int | None = None) -> dict:
 
 def copy_bandwidth(nbytes: int | None = None, samples: int | None = None) -> dict:
     """Copy bandwidth in GB/s for every kind (d2d counts bytes read + written): the ceilings."""
-    nbytes = nbytes or _sim_or(2**16, 2**28)
+    nbytes = nbytes or _sim_or(2**16, 2**30)
     samples = samples or _sim_or(3, 10)
     rows = []
     for kind in COPY_KINDS:

@@ -87,7 +87,8 @@ class VectorAdd:
         self.b.copy_to_device(self.b_host)
 
 
-COPY_KINDS = ("h2d_pageable", "h2d_pinned", "d2h_pageable", "d2h_pinned", "d2d")
+# d2d is the driver's copy (cuMemcpyDtoDAsync); d2d_kernel is kernels.copy over 4-byte words.
+COPY_KINDS = ("h2d_pageable", "h2d_pinned", "d2h_pageable", "d2h_pinned", "d2d", "d2d_kernel")
 
 
 @dataclass
@@ -101,20 +102,29 @@ class Copy:
         if self.kind not in COPY_KINDS:
             raise ValueError(f"unknown copy kind {self.kind!r}; choose from {COPY_KINDS}")
         n = check_size(self.nbytes)
-        require_device_bytes(2 * n if self.kind == "d2d" else n)
+        if self.kind == "d2d_kernel" and n % 4:
+            raise ValueError(f"d2d_kernel copies 4-byte words: nbytes must be a multiple of 4, got {n}")
+        on_device = self.kind.startswith("d2d")
+        require_device_bytes(2 * n if on_device else n)
         pinned = self.kind.endswith("pinned")
         self.host = cuda.pinned_array(n, dtype=np.uint8) if pinned else np.empty(n, dtype=np.uint8)
         self.host[:] = 1
         self.dev = cuda.to_device(self.host)
-        self.dev2 = cuda.device_array(n, dtype=np.uint8) if self.kind == "d2d" else None
+        self.dev2 = cuda.device_array(n, dtype=np.uint8) if on_device else None
+        if self.kind == "d2d_kernel":
+            sms = 1 if config.ENABLE_CUDASIM else cuda.get_current_device().MULTIPROCESSOR_COUNT
+            self.config = grid_stride_for(n // 4, 256, sms, blocks_per_sm=8)
+            self.words = self.dev.view(np.uint32), self.dev2.view(np.uint32)
 
     @property
     def bytes_moved(self) -> int:
         """D2D reads and writes every byte (counted twice, as copy benchmarks usually do)."""
-        return 2 * self.nbytes if self.kind == "d2d" else self.nbytes
+        return 2 * self.nbytes if self.kind.startswith("d2d") else self.nbytes
 
     def launch(self, stream=0) -> None:
-        if self.kind == "d2d":
+        if self.kind == "d2d_kernel":
+            kernels.copy[self.config.grid, self.config.block, stream](*self.words)
+        elif self.kind == "d2d":
             self.dev2.copy_to_device(self.dev, stream=stream)
         elif self.kind.startswith("h2d"):
             self.dev.copy_to_device(self.host, stream=stream)
