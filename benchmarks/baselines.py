@@ -24,6 +24,7 @@ def inputs(n):
 
 
 class NumpyAdd:
+    repeat = (3, 10, 5.0)  # 3 to 10 samples a round, at most ~5 s: keeps 2^28 rounds short
     params = [SIZES]
     param_names = ["n"]
 
@@ -36,6 +37,7 @@ class NumpyAdd:
 
 class CpuParallelAdd:
     """``@njit(parallel=True)`` on every core the process may use."""
+    repeat = (3, 10, 5.0)  # 3 to 10 samples a round, at most ~5 s: keeps 2^28 rounds short
 
     params = [SIZES]
     param_names = ["n"]

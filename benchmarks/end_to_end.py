@@ -21,6 +21,7 @@ def host_buffers(n, memory):
 
 
 class EndToEnd:
+    repeat = (3, 10, 5.0)  # 3 to 10 samples a round, at most ~5 s: keeps 2^28 rounds short
     params = [SIZES, ["pageable", "pinned"]]
     param_names = ["n", "memory"]
     timer = staticmethod(timing.synced_perf_counter)
