@@ -90,6 +90,11 @@ def _limit_cases(lim) -> list[tuple[str, int, Callable[[int], tuple]]]:
     ]
 
 
+def _past_limit(name: str, documented: int) -> int:
+    """One past the limit: a block of 32 x (n / 32) threads needs 32 more threads, not 1."""
+    return documented + (32 if name == "threads per block" else 1)
+
+
 def measure_limit(what: str) -> dict:
     """Launch the empty kernel at a documented limit and one past it (real GPU only)."""
     lim = devices.info(devices.current_index()).limits
@@ -97,7 +102,7 @@ def measure_limit(what: str) -> dict:
         if name == what:
             t0 = time.perf_counter()
             at = _raw_launch(*shape(documented))
-            past_value = documented + (32 if name == "threads per block" else 1)
+            past_value = _past_limit(name, documented)
             past = _raw_launch(*shape(past_value))
             return {"what": name, "documented": documented,
                     "measured": documented if not at else None,
@@ -119,7 +124,7 @@ def launch_limits() -> dict:
     """Documented vs measured grid and block limits, with what each oversized launch says."""
     if config.ENABLE_CUDASIM:
         rows = [{"what": name, "documented": doc, "measured": None,
-                 "our_error_past_limit": _validation_message(*shape(doc + 1), DOCUMENTED_LIMITS)}
+                 "our_error_past_limit": _validation_message(*shape(_past_limit(name, doc)), DOCUMENTED_LIMITS)}
                 for name, doc, shape in _limit_cases(DOCUMENTED_LIMITS)]
         return _probe({"rows": rows}, measured=False,
                       note="simulator: documented limits, not launched (a 2**31-block grid would take hours)")

@@ -173,7 +173,8 @@ class L2Flusher:
 
     def flush(self, stream) -> None:
         self._value += 1  # a new value each time, so no write can be skipped as redundant
-        self._fill[256, 256, stream](self._buf, self._value)
+        blocks = min(256, max(1, -(-self._buf.size // 256)))  # no more threads than words
+        self._fill[blocks, 256, stream](self._buf, self._value)
 
 
 # --- measurements ------------------------------------------------------------------------
