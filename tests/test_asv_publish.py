@@ -1,0 +1,306 @@
+"""`asv publish` builds the HTML history from the committed results/, and it renders.
+
+Part 1 (always runs): publish with a temp copy of asv.conf.json whose html_dir/env_dir lie
+in tmp_path, then check index.json (benchmarks, both machines, the GPU machine fields)
+and the graph JSON, and that nothing was written into the repository.
+
+Part 2 (skips without chromium, or when npm cannot fetch asv's CDN assets): serve the
+html dir on 127.0.0.1 with the CDN scripts replaced by npm copies (tests/asv_offline.py)
+and check, in headless Chromium's DOM and screenshot, the benchmark grid, the graph of
+vector_add.VectorAdd.track_device_time and the machine filters.
+
+Set ASV_PUBLISH_SCREENSHOT_DIR to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import asv_offline
+
+REPO = asv_offline.REPO
+RESULTS = REPO / "results"
+BENCH = "vector_add.VectorAdd.track_device_time"
+GPU_FIELDS = ("gpu", "gpu_count", "compute_capability", "driver", "cuda_runtime", "numba_cuda")
+
+
+def _machines() -> dict[str, dict]:
+    """{name: machine.json} for every machine dir under results/ (probes/ has none)."""
+    out = {}
+    for path in sorted(RESULTS.glob("*/machine.json")):
+        out[path.parent.name] = json.loads(path.read_text())
+    return out
+
+
+MACHINES = _machines()
+
+
+def _tree_state(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# part 1: asv publish
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("asv_publish")
+    conf = asv_offline.write_conf(tmp)
+    repo_top = sorted(p.name for p in REPO.iterdir())
+    results_before = _tree_state(RESULTS)
+    proc = asv_offline.publish(conf)
+    return {
+        "tmp": tmp,
+        "conf": conf,
+        "html": tmp / "html",
+        "proc": proc,
+        "repo_top_before": repo_top,
+        "repo_top_after": sorted(p.name for p in REPO.iterdir()),
+        "results_before": results_before,
+        "results_after": _tree_state(RESULTS),
+    }
+
+
+@pytest.fixture(scope="module")
+def index(published):
+    return json.loads((published["html"] / "index.json").read_text())
+
+
+def test_expected_machines_committed():
+    assert {"h100-80gb-hbm3", "h200"} <= set(MACHINES)
+
+
+def test_temp_conf_points_outside_repo(published):
+    conf = json.loads(published["conf"].read_text())
+    source = asv_offline.load_asv_conf()
+    assert conf["project"] == source["project"] == "gpukernels"
+    assert conf["repo"] == str(REPO)
+    assert conf["results_dir"] == str(RESULTS)
+    assert conf["benchmark_dir"] == str(REPO / "benchmarks")
+    for key in ("html_dir", "env_dir"):
+        assert Path(conf[key]).is_relative_to(published["tmp"]), key
+    # everything else is the committed config, unchanged
+    for key, value in source.items():
+        if key not in {"repo", "results_dir", "benchmark_dir", "html_dir", "env_dir"}:
+            assert conf[key] == value, key
+
+
+def test_publish_succeeds_without_writing_into_repo(published):
+    proc = published["proc"]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Writing index" in proc.stdout
+    assert (published["html"] / "index.html").is_file()
+    assert published["repo_top_after"] == published["repo_top_before"]
+    assert published["results_after"] == published["results_before"]
+
+
+def test_index_lists_benchmarks(index):
+    benchmarks = index["benchmarks"]
+    committed = json.loads((RESULTS / "benchmarks.json").read_text())
+    committed.pop("version", None)
+    assert set(benchmarks) == set(committed)
+    assert BENCH in benchmarks
+    assert benchmarks[BENCH]["param_names"] == ["n", "device"]
+    assert benchmarks[BENCH]["unit"] == "seconds"
+    assert index["project"] == "gpukernels"
+
+
+def test_index_lists_both_machines_with_gpu_fields(index):
+    assert set(index["machines"]) == set(MACHINES)
+    for name, machine in MACHINES.items():
+        shown = index["machines"][name]
+        for field in GPU_FIELDS:
+            assert field in machine, (name, field)
+            assert shown[field] == machine[field], (name, field)
+    assert index["machines"]["h100-80gb-hbm3"]["gpu"] == "NVIDIA H100 80GB HBM3"
+    assert index["machines"]["h200"]["gpu"] == "NVIDIA H200"
+
+
+def test_index_params_carry_gpu_fields(index):
+    # index.json's "params" maps each machine/env param name to the list of its values
+    # over all results: the graph page's filters are built from it.
+    params = index["params"]
+    assert sorted(params["machine"]) == sorted(MACHINES)
+    for field in GPU_FIELDS:
+        assert sorted(params[field]) == sorted({m[field] for m in MACHINES.values()}), field
+    # each graph series is keyed by one combination of these params
+    for combo in index["graph_param_list"]:
+        assert combo["machine"] in MACHINES
+        machine = MACHINES[combo["machine"]]
+        for field in GPU_FIELDS:
+            assert combo[field] == machine[field], (combo["machine"], field)
+
+
+def test_index_revisions_cover_result_commits(index):
+    hashes = set(index["revision_to_hash"].values())
+    for name in MACHINES:
+        runs = [p for p in (RESULTS / name).glob("*.json") if p.name != "machine.json"]
+        assert runs, name
+        for path in runs:
+            assert json.loads(path.read_text())["commit_hash"] in hashes, path
+
+
+def test_graph_json_for_each_machine(published, index):
+    graphs = published["html"] / "graphs"
+    summary = json.loads((graphs / "summary" / f"{BENCH}.json").read_text())
+    assert summary and all(len(point) == 2 and point[1] > 0 for point in summary)
+
+    files = sorted(graphs.rglob(f"{BENCH}.json"))
+    per_machine = {}
+    for path in files:
+        m = re.search(r"/machine-([^/]+)/", str(path.relative_to(graphs.parent)))
+        if m:
+            per_machine.setdefault(m.group(1), []).append(path)
+    assert set(per_machine) == set(MACHINES)
+
+    n_values = index["benchmarks"][BENCH]["params"][0]
+    devices = index["benchmarks"][BENCH]["params"][1]
+    for machine, paths in per_machine.items():
+        points = [pt for p in paths for pt in json.loads(p.read_text())]
+        assert points, machine
+        for revision, values in points:
+            assert str(revision) in index["revision_to_hash"]
+            assert len(values) == len(n_values) * len(devices)
+        finite = [v for _, values in points for v in values if v is not None]
+        # device times: positive, below a second
+        assert finite and all(0 < v < 1 for v in finite), machine
+        # every machine has the full-suite commit
+        full_suite = {r for r, h in index["revision_to_hash"].items() if h.startswith("5da442f")}
+        assert {str(r) for r, _ in points} & full_suite, machine
+
+
+# ---------------------------------------------------------------------------------------
+# part 2: the page in headless Chromium
+
+
+@pytest.fixture(scope="module")
+def site(published, tmp_path_factory):
+    if asv_offline.chromium_binary() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    if published["proc"].returncode != 0:
+        pytest.skip("asv publish failed (see test_publish_succeeds_without_writing_into_repo)")
+    try:
+        packages = asv_offline.fetch_assets()
+    except asv_offline.AssetsUnavailable as exc:
+        pytest.skip(f"asv's CDN assets could not be fetched from npm: {exc}")
+    tmp = tmp_path_factory.mktemp("asv_site")
+    html = tmp / "html"
+    shutil.copytree(published["html"], html)
+    assets = asv_offline.localize_index_html(html, packages)
+    keep = os.environ.get("ASV_PUBLISH_SCREENSHOT_DIR")
+    shots = Path(keep) if keep else tmp / "shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    pages = {
+        "index": "",
+        "graph": f"#{BENCH}",
+        "graph_nolegend": f"#{BENCH}?show-legend=false",
+    }
+    doms = {}
+    with asv_offline.serve(html) as base:
+        for name, fragment in pages.items():
+            doms[name] = asv_offline.chromium(
+                base + "index.html" + fragment, tmp / f"profile-{name}",
+                screenshot=shots / f"asv_{name}.png",
+            )
+    return {"html": html, "assets": assets, "dom": doms, "shots": shots}
+
+
+def _section(dom: str, element_id: str, length: int = 200_000) -> str:
+    start = dom.find(f'id="{element_id}"')
+    assert start >= 0, f"#{element_id} not in the DOM"
+    return dom[start:start + length]
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
+
+
+def test_assets_are_the_cdn_files(site):
+    # Where npm ships the very file the CDN serves, index.html keeps its SRI hash (and
+    # Chromium enforces it); flot (minified only on cdnjs) and stupidtable (1.0.1 not on
+    # npm) are the closest npm files, loaded without integrity.
+    assets = site["assets"]
+    assert set(assets) == {a.url for a in asv_offline.ASSETS}
+    identical = {u for u, info in assets.items() if info["sri_match"]}
+    assert identical == {
+        "https://code.jquery.com/jquery-3.3.1.min.js",
+        "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js",
+        "https://cdnjs.cloudflare.com/ajax/libs/blueimp-md5/2.19.0/js/md5.min.js",
+        "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js",
+        "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css",
+    }
+    text = (site["html"] / "index.html").read_text()
+    assert "cdnjs.cloudflare.com" not in text and "cdn.jsdelivr.net" not in text
+    for info in assets.values():
+        assert (site["html"] / info["local"]).is_file()
+
+
+def test_pages_loaded_their_scripts(site):
+    for name, dom in site["dom"].items():
+        # js_load_failure() sends the browser to error.html
+        assert "continental origin of swallow" not in dom, name
+        assert "airspeed velocity" in dom and "gpukernels" in dom, name
+
+
+def test_index_page_shows_benchmark_grid(site):
+    dom = site["dom"]["index"]
+    grid = _text(_section(dom, "summarygrid-display"))
+    for module in ("vector_add", "launches", "transfers", "probes", "baselines"):
+        assert module in grid
+    assert "VectorAdd.track_device_time" in grid
+    assert dom.count('class="flot-base"') >= 1  # thumbnails are flot plots
+
+
+def test_graph_page_plots_both_machines(site):
+    dom = site["dom"]["graph"]
+    main = _section(dom, "main-graph", 400_000)
+    assert '<canvas class="flot-base"' in main[:2000]
+    ticks = re.findall(r'class="flot-tick-label tickLabel"[^>]*>([^<]*)<', main)
+    assert len(ticks) >= 3
+    labels = re.findall(r'class="legendLabel"[^>]*>([^<]*)<', dom)
+    assert any("machine-h100-80gb-hbm3" in label for label in labels)
+    assert any("machine-h200" in label for label in labels)
+    assert BENCH in _text(dom)
+
+
+def test_graph_page_filters_by_gpu_fields(site, index):
+    panel = _text(_section(site["dom"]["graph"], "graphdisplay-state-params", 60_000))
+    # asv shows a filter for each machine param with more than one value (one-valued
+    # ones, e.g. compute_capability 9.0 on both, stay in index.json only)
+    shown = [k for k, v in index["params"].items() if len(v) > 1 and k != "branch"]
+    assert {"machine", "gpu"} <= set(shown)
+    for key in shown:
+        assert f" {key} " in panel, key
+        for value in index["params"][key]:
+            assert value in panel, (key, value)
+    assert "h100-80gb-hbm3" in panel and "NVIDIA H200" in panel
+
+
+def test_graph_screenshot_shows_lines(site):
+    np = pytest.importorskip("numpy")
+    image = pytest.importorskip("PIL.Image")
+
+    def pixels(name):
+        with image.open(site["shots"] / name) as img:
+            return np.asarray(img.convert("RGB"), dtype=np.int16)
+
+    shot = pixels("asv_graph_nolegend.png")
+    assert shot.shape == (1000, 1400, 3)
+    # the plot area right of the 220 px filter panel, below the navbar; with the legend
+    # off, strongly coloured pixels there are series lines and points
+    plot = shot[120:900, 240:1380]
+    colored = int(((plot.max(axis=2) - plot.min(axis=2)) > 60).sum())
+    assert colored > 500, colored
+    grid = pixels("asv_index.png")[120:900, 240:1380].reshape(-1, 3)
+    assert len(np.unique(grid, axis=0)) > 2  # the grid page is not blank either
