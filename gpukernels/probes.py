@@ -39,9 +39,11 @@ def record_launch(grid, block) -> np.ndarray:
 
 def coverage_errors(grid, block) -> int:
     """Threads whose global id (threadIdx + blockIdx * blockDim per axis) is not hit exactly once."""
-    rows = record_launch(grid, block)
+    return _count_coverage_errors(record_launch(grid, block), validate(grid, block))
+
+
+def _count_coverage_errors(rows: np.ndarray, cfg) -> int:
     visits = rows[:, kernels.VISITS_COLUMN]
-    cfg = validate(grid, block)
     gx = rows[:, 0] + rows[:, 3] * rows[:, 6]  # threadIdx.x + blockIdx.x * blockDim.x
     gy = rows[:, 1] + rows[:, 4] * rows[:, 7]
     gz = rows[:, 2] + rows[:, 5] * rows[:, 8]
@@ -64,7 +66,7 @@ def index_mapping(grid=2, block=4) -> dict:
             table.append({"thread": t, "threadIdx": [int(v) for v in r[0:3]], "blockIdx": [int(v) for v in r[3:6]],
                           "blockDim": [int(v) for v in r[6:9]], "gridDim": [int(v) for v in r[9:12]]})
     return _probe({"launch": f"[{grid},{block}]", "rows": table,
-                   "covered_once": coverage_errors(grid, block) == 0})
+                   "covered_once": _count_coverage_errors(rows, cfg) == 0})
 
 
 def _raw_launch(grid, block) -> str:

@@ -23,7 +23,7 @@ synchronous and events carry no time, so host-clock events stand in for them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Literal, Protocol
 
 import numpy as np
@@ -46,7 +46,6 @@ class Timing:
     mode: str
     cold: bool = False
     per_sample: int = 1  # operations (launches) averaged into each sample
-    note: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.samples_s:
