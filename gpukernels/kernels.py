@@ -6,7 +6,7 @@ parameter set, and a cold JIT (about 1 s on an H100 host) would otherwise domina
 """
 from __future__ import annotations
 
-from numba import cuda
+from numba import cuda, float32, float64
 
 # Columns written by ``record_indices`` for each thread, in this order.
 INDEX_FIELDS = (
@@ -56,6 +56,84 @@ def vector_add_per_thread_8(a, b):
         i = base + j * cuda.blockDim.x
         if i < b.size:
             b[i] += a[i]
+
+
+@cuda.jit(cache=True)
+def vector_add_pairs(a2, b2, a, b, head, per_thread):
+    """``b += a`` two float32 at a time: ``a2``, ``b2`` are complex64 views of ``a[head:]``, ``b[head:]``.
+
+    A complex64 add is two float32 adds (bit-exact with NumPy's), and each access is 8 bytes:
+    ptxas fuses the two 4-byte loads of a pair into one 64-bit load, so a warp moves 256 bytes
+    per instruction with half the threads and index arithmetic of the one-element kernel.
+    ``per_thread`` pairs per thread, one block-width apart (coalesced). The float before the
+    first 8-byte boundary (``head`` = 0 or 1) and an odd last float are done by threads 0 and 1.
+    """
+    base = cuda.blockIdx.x * cuda.blockDim.x * per_thread + cuda.threadIdx.x
+    for j in range(per_thread):
+        i = base + j * cuda.blockDim.x
+        if i < b2.size:
+            b2[i] += a2[i]
+    if base == 0 and head == 1:
+        b[0] += a[0]
+    if base == 1 and (b.size - head) % 2 == 1:
+        b[b.size - 1] += a[b.size - 1]
+
+
+@cuda.jit(cache=True)
+def saxpy(a, x, y):
+    """``y = a * x + y``, one thread per element."""
+    i = cuda.grid(1)
+    if i < y.size:
+        y[i] = a * x[i] + y[i]
+
+
+SUM_BLOCK = 256  # threads per block of both sum passes (the shared-memory tree assumes it)
+
+
+@cuda.jit(device=True)
+def _block_sum(value):
+    """Sum of ``value`` over the block's SUM_BLOCK threads (float64 shared-memory tree); valid in thread 0.
+
+    A tree in shared memory rather than warp shuffles: the CUDA simulator, where the tests run,
+    has no shuffles, and the tree costs nothing next to the grid-stride read of the input.
+    """
+    buf = cuda.shared.array(SUM_BLOCK, dtype=float64)
+    t = cuda.threadIdx.x
+    buf[t] = value
+    cuda.syncthreads()
+    step = SUM_BLOCK // 2
+    while step > 0:
+        if t < step:
+            buf[t] += buf[t + step]
+        cuda.syncthreads()
+        step //= 2
+    return buf[0]
+
+
+@cuda.jit(cache=True)
+def sum_partials(x, partials):
+    """Pass 1: each block sums a grid-stride share of float32 ``x`` into ``partials[blockIdx.x]`` (float64).
+
+    Threads accumulate in float32 (the element type), blocks in float64; the result is
+    deterministic for a given grid (no atomics), so repeated runs agree bit for bit.
+    """
+    acc = float32(0)
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        acc += x[i]
+    total = _block_sum(float64(acc))
+    if cuda.threadIdx.x == 0:
+        partials[cuda.blockIdx.x] = total
+
+
+@cuda.jit(cache=True)
+def sum_final(partials, out):
+    """Pass 2, one block: ``out[0]`` = the sum of the partials."""
+    acc = float64(0)
+    for i in range(cuda.threadIdx.x, partials.size, cuda.blockDim.x):
+        acc += partials[i]
+    total = _block_sum(acc)
+    if cuda.threadIdx.x == 0:
+        out[0] = total
 
 
 @cuda.jit(cache=True)

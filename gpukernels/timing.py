@@ -30,6 +30,43 @@ import numpy as np
 from numba import config, cuda
 
 Mode = Literal["single", "batch", "graph"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The one sampling policy of the suite: how many samples, launches per sample, warm-up.
+
+    Every benchmark's asv ``version`` includes ``fingerprint()``: changing a field here, or the
+    code of the measuring functions below, starts a new series instead of comparing numbers
+    taken two ways.
+    """
+
+    samples: int = 30  # device-time samples per parameter set
+    host_samples: int = 20  # wall-clock samples per parameter set
+    warmup: int = 1  # unrecorded samples first (module load, graph upload)
+    work_per_sample: int = 2**26  # elements per graph/batch sample: short kernels get more launches
+    max_launches: int = 100
+    enqueue_launches: int = 200  # calls per enqueue sample
+
+    def launches_for(self, n: int) -> int:
+        """Launches per graph or batch sample: about ``work_per_sample`` elements of work."""
+        return max(1, min(self.max_launches, self.work_per_sample // max(n, 1)))
+
+    def fingerprint(self) -> str:
+        """The policy's fields and the source of the code that applies it."""
+        import inspect
+
+        code = (device_time, wall_time, enqueue_time, Graph, L2Flusher, Policy.launches_for)
+        return repr(self) + "".join(inspect.getsource(c) for c in code)
+
+
+POLICY = Policy()
+# The simulator runs each thread in Python: a smoke test of the same code path, never saved.
+SIMULATOR_POLICY = Policy(samples=3, host_samples=3, work_per_sample=2**11, max_launches=2, enqueue_launches=3)
+
+
+def policy() -> Policy:
+    return SIMULATOR_POLICY if config.ENABLE_CUDASIM else POLICY
 MODES: tuple[Mode, ...] = ("single", "batch", "graph")
 Launch = Callable[[object], None]  # enqueues one launch on the stream it is given
 
@@ -193,11 +230,14 @@ def device_time(
     cold: bool = False,
     warmup: int = 1,
     event_factory: Callable[[], Event] | None = None,
+    on_sample: Callable[[], None] | None = None,
 ) -> Timing:
     """Device seconds per launch of ``launch`` (called with a stream) from CUDA events.
 
     ``launches`` applies to batch and graph (single is one launch a sample). ``warmup``
     unrecorded samples run first (JIT, module load, graph upload stay out of the numbers).
+    ``on_sample`` runs on the host after each sample is enqueued (NVML clock readings while
+    the GPU works through the queue).
     """
     if mode not in MODES:
         raise TimingError(f"mode must be one of {MODES}, got {mode!r}")
@@ -230,6 +270,8 @@ def device_time(
         if mode == "single":
             end.synchronize()  # the GPU idles before the next launch: latency is included
         pairs.append((start, end))
+        if on_sample is not None:
+            on_sample()
     stream.synchronize()
     per_launch = []
     for start, end in pairs:

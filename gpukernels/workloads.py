@@ -1,38 +1,56 @@
-"""Prepared problems: device arrays, a validated launch, a NumPy check and the bytes moved.
+"""Prepared, checked problems: device arrays, a launch, a NumPy check, bytes and flops moved.
 
-Benchmarks and probes build one of these outside any timed region (rule: launch
-configuration and allocation are never timed), check it against NumPy, then time ``launch``.
+The protocol every timed problem follows (``Workload``): ``launch(stream)`` enqueues one
+operation, ``check()`` runs it once from fresh inputs and compares with NumPy, ``bytes_moved``
+and ``flops`` come from the op's line in the catalogue. Benchmarks build one of these outside
+any timed region (allocation, launch configuration and the check are never timed).
+
+An op's problem class (``VectorAddProblem``) owns the arrays and the NumPy answer; each
+implementation is a few lines on top of it that say how to launch, registered with
+``@gpu(op, impl)`` or ``@host(op, impl)`` under the names the catalogue lists.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import functools
+from typing import Callable, ClassVar, Protocol
 
 import numpy as np
-from numba import config, cuda
+from numba import config, cuda, njit, prange
 
 from . import kernels
-from .launch import LaunchConfig, check_size, grid_for, grid_stride_for
+from .catalogue import OPS
+from .launch import LaunchConfig, PreparedLaunch, check_size, grid_for, grid_stride_for
 
-# The fastest-vector-add search: name -> (kernel, elements per thread, grid-stride?).
-VARIANTS: dict[str, tuple[Callable, int, bool]] = {
-    "seed_256": (kernels.vector_add, 1, False),
-    "grid_stride": (kernels.vector_add_grid_stride, 1, True),
-    "per_thread_4": (kernels.vector_add_per_thread_4, 4, False),
-    "per_thread_8": (kernels.vector_add_per_thread_8, 8, False),
-}
+
+class Workload(Protocol):
+    n: int
+    bytes_moved: int
+    flops: int
+
+    def launch(self, stream: object = 0) -> None: ...
+    def check(self) -> None: ...
 
 
 class WontFit(RuntimeError):
     """The problem needs more device memory than is free."""
 
 
-def host_inputs(n: int, dtype=np.float32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Reproducible inputs a, b of n elements in [0, 1)."""
+class PeerMissing(RuntimeError):
+    """An optional peer library (CuPy, PyTorch) is not installed or cannot use this GPU."""
+
+
+@functools.lru_cache(maxsize=1)
+def host_inputs(n: int, count: int = 2, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Reproducible float32 inputs in [0, 1), generated in place (2^28 floats in ~1 s).
+
+    Cached for the last n: a benchmark process measures every implementation of a size in turn.
+    Callers must not modify them.
+    """
     rng = np.random.default_rng(seed)
-    if np.dtype(dtype) in (np.float32, np.float64):  # generated in place: 2^28 floats in ~1 s
-        return rng.random(n, dtype=dtype), rng.random(n, dtype=dtype)
-    return rng.random(n).astype(dtype), rng.random(n).astype(dtype)
+    out = tuple(rng.random(check_size(n), dtype=np.float32) for _ in range(count))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def require_device_bytes(nbytes: int) -> None:
@@ -44,86 +62,527 @@ def require_device_bytes(nbytes: int) -> None:
         raise WontFit(f"needs {nbytes / 2**30:.2f} GiB of device memory, {free / 2**30:.2f} GiB free")
 
 
-@dataclass
-class VectorAdd:
-    """``b += a`` on the device for n elements with one of VARIANTS at a block size."""
+def sm_count() -> int:
+    return 1 if config.ENABLE_CUDASIM else cuda.get_current_device().MULTIPROCESSOR_COUNT
 
-    n: int
-    block: int = 256
-    variant: str = "seed_256"
-    dtype: type = np.float32
 
-    def __post_init__(self) -> None:
-        self.n = check_size(self.n)
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose from {sorted(VARIANTS)}")
-        self.kernel, per_thread, stride = VARIANTS[self.variant]
-        if stride:
-            sms = 1 if config.ENABLE_CUDASIM else cuda.get_current_device().MULTIPROCESSOR_COUNT
-            self.config: LaunchConfig = grid_stride_for(self.n, self.block, sms, blocks_per_sm=8)
-        else:
-            self.config = grid_for(-(-self.n // per_thread), self.block)
-        self.a_host, self.b_host = host_inputs(self.n, self.dtype)
-        require_device_bytes(2 * self.nbytes_per_array)
-        self.a = cuda.to_device(self.a_host)
-        self.b = cuda.to_device(self.b_host)
+def gbs(nbytes: int, seconds: float) -> float:
+    """Bandwidth in GB/s (10^9 bytes per second)."""
+    return nbytes / seconds / 1e9
 
-    @property
-    def nbytes_per_array(self) -> int:
-        return self.n * np.dtype(self.dtype).itemsize
 
-    @property
-    def bytes_moved(self) -> int:
-        """Read a, read b, write b: 3 arrays' bytes per call (12 per element for float32)."""
-        return 3 * self.nbytes_per_array
+# --- problems (one per op) ------------------------------------------------------------------
 
-    def launch(self, stream=0) -> None:
-        self.kernel[self.config.grid, self.config.block, stream](self.a, self.b)
+class DeviceProblem:
+    """Arrays of one op on the device. Subclasses: ``inputs``, ``expected``, ``result``, ``reset``."""
+
+    op: ClassVar[str]
+    uses: ClassVar[tuple] = ()  # numba kernels launched: their source is in the benchmark version
+    exact: ClassVar[bool] = True  # bit-exact against NumPy, else within rtol
+    rtol: ClassVar[float] = 0.0
+
+    def __init__(self, n: int) -> None:
+        self.n = check_size(n)
+        op = OPS[self.op]
+        self.bytes_moved = self.n * op.bytes_per_element
+        self.flops = self.n * op.flops_per_element
+        require_device_bytes(self.bytes_moved)
+        self.allocate()
+        self.prepare()
+
+    def allocate(self) -> None:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Launch configuration and anything else bound once (override per implementation)."""
+
+    def launch(self, stream: object = 0) -> None:
+        raise NotImplementedError
+
+    def expected(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def result(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Put the inputs back (in-place ops change them at every launch)."""
 
     def check(self) -> None:
-        """Run once from fresh inputs and compare with NumPy; leaves b as it was given."""
+        """Run once from fresh inputs and compare with NumPy; leaves the inputs as they were."""
+        self.reset()
         self.launch()
-        got = self.b.copy_to_host()
-        np.testing.assert_allclose(got, self.b_host + self.a_host, rtol=1e-6,
-                                   err_msg=f"vector add {self.variant} n={self.n} block={self.block}")
+        cuda.synchronize()
+        got, want = self.result(), self.expected()
+        label = f"{self.op} {type(self).__name__} n={self.n}"
+        if self.exact:
+            if not np.array_equal(got, want):
+                bad = int(np.count_nonzero(got != want))
+                raise AssertionError(f"{label}: {bad} of {got.size} elements differ from NumPy")
+        else:
+            np.testing.assert_allclose(got, want, rtol=self.rtol, err_msg=label)
+        self.reset()
+
+
+class VectorAddProblem(DeviceProblem):
+    """``b += a`` on float32 device arrays."""
+
+    op = "vector_add"
+
+    def allocate(self) -> None:
+        self.a_host, self.b_host = host_inputs(self.n)
+        self.a, self.b = cuda.to_device(self.a_host), cuda.to_device(self.b_host)
+
+    def expected(self) -> np.ndarray:
+        return self.b_host + self.a_host
+
+    def result(self) -> np.ndarray:
+        return self.b.copy_to_host()
+
+    def reset(self) -> None:
         self.b.copy_to_device(self.b_host)
 
 
-# d2d is the driver's copy (cuMemcpyDtoDAsync); d2d_kernel is kernels.copy over 4-byte words.
-COPY_KINDS = ("h2d_pageable", "h2d_pinned", "d2h_pageable", "d2h_pinned", "d2d", "d2d_kernel")
+class SaxpyProblem(DeviceProblem):
+    """``y = a * x + y`` with a = 2 on float32 arrays. Within 1e-6: NVVM may fuse to an FMA."""
+
+    op = "saxpy"
+    exact = False
+    rtol = 1e-6
+    A = np.float32(2.0)
+
+    def allocate(self) -> None:
+        self.x_host, self.y_host = host_inputs(self.n)
+        self.x, self.y = cuda.to_device(self.x_host), cuda.to_device(self.y_host)
+
+    def expected(self) -> np.ndarray:
+        return self.A * self.x_host + self.y_host
+
+    def result(self) -> np.ndarray:
+        return self.y.copy_to_host()
+
+    def reset(self) -> None:
+        self.y.copy_to_device(self.y_host)
 
 
-@dataclass
+class SumProblem(DeviceProblem):
+    """``s = sum(x)`` of float32 x, against NumPy's float64 sum within a relative 1e-5.
+
+    float32 accumulation per thread (as the peers do) bounds the error near n * 2^-24 in the
+    worst case; for inputs in [0, 1) it stays far below 1e-5 of the sum at every suite size.
+    """
+
+    op = "sum"
+    exact = False
+    rtol = 1e-5
+
+    def allocate(self) -> None:
+        (self.x_host,) = host_inputs(self.n, 1)
+        self.x = cuda.to_device(self.x_host)
+        self.out = cuda.device_array(1, dtype=self.out_dtype)
+
+    out_dtype: ClassVar[type] = np.float64
+
+    def expected(self) -> np.ndarray:
+        return np.array([self.x_host.sum(dtype=np.float64)])
+
+    def result(self) -> np.ndarray:
+        return self.out.copy_to_host().astype(np.float64)
+
+
+# --- registries ------------------------------------------------------------------------------
+
+GPU: dict[tuple[str, str], type[DeviceProblem]] = {}
+HOST: dict[tuple[str, str], type] = {}
+
+
+def gpu(op: str, impl: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        GPU[(op, impl)] = cls
+        return cls
+    return register
+
+
+def host(op: str, impl: str) -> Callable[[type], type]:
+    def register(cls: type) -> type:
+        HOST[(op, impl)] = cls
+        return cls
+    return register
+
+
+# --- Numba implementations ---------------------------------------------------------------------
+
+@gpu("vector_add", "seed")
+class VectorAddSeed(VectorAddProblem):
+    """The tutorial's kernel, one thread per element, ``block`` threads per block."""
+
+    uses = (kernels.vector_add,)
+
+    def __init__(self, n: int, block: int = 256) -> None:
+        self.block = block
+        super().__init__(n)
+
+    def prepare(self) -> None:
+        self.config: LaunchConfig = grid_for(self.n, self.block)
+
+    def launch(self, stream: object = 0) -> None:
+        kernels.vector_add[self.config.grid, self.config.block, stream](self.a, self.b)
+
+
+@gpu("vector_add", "pairs")
+class VectorAddPairs(VectorAddProblem):
+    """Our fastest vector add (kernels.vector_add_pairs), through a PreparedLaunch.
+
+    2 pairs per thread while the arrays fit in L2 (fewer, fuller blocks), 1 beyond (more
+    loads in flight per SM): measured best of 1, 2, 4 pairs and blocks 128-1024 on an H100.
+    Arrays whose addresses differ modulo 8 bytes cannot be paired: the one-element kernel
+    runs instead (said in ``paired``).
+    """
+
+    uses = (kernels.vector_add_pairs, kernels.vector_add)
+    BLOCK = 512
+    L2_BYTES = 50 * 2**20  # below this working set, 2 pairs per thread
+
+    def prepare(self) -> None:
+        a, b = self.a, self.b
+        head = (b.device_ctypes_pointer.value % 8) // 4 if not config.ENABLE_CUDASIM else 0
+        self.paired = config.ENABLE_CUDASIM or a.device_ctypes_pointer.value % 8 == b.device_ctypes_pointer.value % 8
+        if not self.paired:
+            self._launch = PreparedLaunch(kernels.vector_add, grid_for(self.n, 256), a, b)
+            return
+        head = min(head, self.n)
+        pairs = (self.n - head) // 2
+        a2 = a[head:head + 2 * pairs].view(np.complex64)
+        b2 = b[head:head + 2 * pairs].view(np.complex64)
+        per_thread = 2 if self.bytes_moved <= self.L2_BYTES else 1
+        # at least 2 threads: threads 0 and 1 also do the head and tail floats
+        cfg = grid_for(max(2, -(-pairs // per_thread)), self.BLOCK)
+        self._launch = PreparedLaunch(kernels.vector_add_pairs, cfg, a2, b2, a, b, head, per_thread)
+
+    def launch(self, stream: object = 0) -> None:
+        self._launch(stream)
+
+
+@gpu("saxpy", "numba")
+class SaxpyNumba(SaxpyProblem):
+    uses = (kernels.saxpy,)
+
+    def prepare(self) -> None:
+        self.config = grid_for(self.n, 256)
+
+    def launch(self, stream: object = 0) -> None:
+        kernels.saxpy[self.config.grid, self.config.block, stream](self.A, self.x, self.y)
+
+
+@gpu("sum", "numba")
+class SumNumba(SumProblem):
+    """Two passes: per-block float64 partials (grid-stride), then one block sums them."""
+
+    uses = (kernels.sum_partials, kernels.sum_final)
+
+    def prepare(self) -> None:
+        self.config = grid_stride_for(self.n, kernels.SUM_BLOCK, sm_count(), blocks_per_sm=8)
+        self.partials = cuda.device_array(self.config.grid[0], dtype=np.float64)
+
+    def launch(self, stream: object = 0) -> None:
+        kernels.sum_partials[self.config.grid, self.config.block, stream](self.x, self.partials)
+        kernels.sum_final[1, kernels.SUM_BLOCK, stream](self.partials, self.out)
+
+
+# The fastest-vector-add search (kernels.VectorAddVariants): one-element-per-thread kernels.
+@gpu("vector_add", "grid_stride")
+class VectorAddGridStride(VectorAddSeed):
+    uses = (kernels.vector_add_grid_stride,)
+
+    def prepare(self) -> None:
+        self.config = grid_stride_for(self.n, self.block, sm_count(), blocks_per_sm=8)
+
+    def launch(self, stream: object = 0) -> None:
+        kernels.vector_add_grid_stride[self.config.grid, self.config.block, stream](self.a, self.b)
+
+
+class _PerThread(VectorAddSeed):
+    """``per_thread`` elements per thread, one block-width apart (kernels.vector_add_per_thread_<k>)."""
+
+    per_thread: ClassVar[int]
+
+    def prepare(self) -> None:
+        self.config = grid_for(-(-self.n // self.per_thread), self.block)
+        self.kernel = getattr(kernels, f"vector_add_per_thread_{self.per_thread}")
+
+    def launch(self, stream: object = 0) -> None:
+        self.kernel[self.config.grid, self.config.block, stream](self.a, self.b)
+
+
+@gpu("vector_add", "per_thread_4")
+class VectorAddPerThread4(_PerThread):
+    per_thread, uses = 4, (kernels.vector_add_per_thread_4,)
+
+
+@gpu("vector_add", "per_thread_8")
+class VectorAddPerThread8(_PerThread):
+    per_thread, uses = 8, (kernels.vector_add_per_thread_8,)
+
+
+VARIANT_CLASSES = {"seed_256": VectorAddSeed, "grid_stride": VectorAddGridStride,
+                   "per_thread_4": VectorAddPerThread4, "per_thread_8": VectorAddPerThread8,
+                   "pairs": VectorAddPairs}
+
+
+# --- peers: the same arrays, launched by CuPy or PyTorch on our stream -----------------------
+
+def peer_module(name: str):
+    """Import cupy or torch, or raise PeerMissing with the reason (optional extra [peers])."""
+    if config.ENABLE_CUDASIM:
+        raise PeerMissing(f"simulator: {name} needs a real GPU")
+    try:
+        module = __import__(name)
+        if name == "torch" and not module.cuda.is_available():
+            raise PeerMissing("torch is installed without CUDA")
+    except ImportError as exc:
+        raise PeerMissing(f"{name} is not installed (pip install '.[peers]'): {exc}") from None
+    return module
+
+
+class _Peer:
+    """Wraps our numba arrays without copying (__cuda_array_interface__) and launches on our stream."""
+
+    library: ClassVar[str]
+
+    def prepare(self) -> None:
+        self.lib = peer_module(self.library)
+        self._streams: dict[int, object] = {}
+
+    def wrap(self, array):
+        if self.library == "torch":
+            return self.lib.as_tensor(array, device="cuda")
+        return self.lib.asarray(array)
+
+    def on(self, stream):
+        """A context manager that makes ``stream`` (numba's, or 0) the peer's current stream."""
+        handle = int(stream.handle) if stream else 0
+        if handle not in self._streams:
+            if self.library == "torch":
+                s = self.lib.cuda.ExternalStream(handle) if handle else self.lib.cuda.default_stream()
+                self._streams[handle] = self.lib.cuda.stream(s)
+            else:
+                self._streams[handle] = self.lib.cuda.ExternalStream(handle)
+        return self._streams[handle]
+
+
+@gpu("vector_add", "cupy")
+@gpu("vector_add", "torch")
+class VectorAddPeer(_Peer, VectorAddProblem):
+    """``b += a``: CuPy's ``b += a``, PyTorch's ``b.add_(a)``."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.pa, self.pb = self.wrap(self.a), self.wrap(self.b)
+
+    def launch(self, stream: object = 0) -> None:
+        with self.on(stream):
+            if self.library == "torch":
+                self.pb.add_(self.pa)
+            else:
+                self.pb += self.pa
+
+
+@gpu("saxpy", "cupy")
+@gpu("saxpy", "torch")
+class SaxpyPeer(_Peer, SaxpyProblem):
+    """PyTorch's ``y.add_(x, alpha=a)``; CuPy: one fused ElementwiseKernel (``y = a * x + y``)."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.px, self.py = self.wrap(self.x), self.wrap(self.y)
+        if self.library == "cupy":
+            self._kernel = self.lib.ElementwiseKernel("float32 x, float32 a", "float32 y", "y = a * x + y",
+                                                      "gpukernels_saxpy")
+
+    def launch(self, stream: object = 0) -> None:
+        with self.on(stream):
+            if self.library == "torch":
+                self.py.add_(self.px, alpha=float(self.A))
+            else:
+                self._kernel(self.px, self.A, self.py)
+
+
+@gpu("sum", "cupy")
+@gpu("sum", "torch")
+class SumPeer(_Peer, SumProblem):
+    """``x.sum(out=...)`` into a float32 scalar, as a user of either library would write it."""
+
+    out_dtype = np.float32
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.px, self.pout = self.wrap(self.x), self.wrap(self.out).reshape(())
+
+    def launch(self, stream: object = 0) -> None:
+        with self.on(stream):
+            if self.library == "torch":
+                self.lib.sum(self.px, dim=0, out=self.pout)
+            else:
+                self.px.sum(out=self.pout)
+
+
+def _peer_of(cls: type, impl: str) -> type:
+    """The registry holds one class per (op, impl); a peer class learns its library from impl."""
+    return type(f"{cls.__name__}_{impl}", (cls,), {"library": impl}) if issubclass(cls, _Peer) else cls
+
+
+GPU.update({key: _peer_of(cls, key[1]) for key, cls in GPU.items()})
+
+
+def make_gpu(op: str, impl: str, n: int) -> DeviceProblem:
+    """A prepared problem of ``op`` by ``impl`` (a name in the catalogue's ``op.gpu``)."""
+    try:
+        cls = GPU[(op, impl)]
+    except KeyError:
+        raise KeyError(f"no GPU workload for {op} / {impl}; registered: {sorted(GPU)}") from None
+    return cls(n)
+
+
+# --- host baselines ----------------------------------------------------------------------------
+
+@njit(parallel=True, cache=True)
+def _cpu_vector_add(a, b):
+    for i in prange(b.size):
+        b[i] += a[i]
+
+
+@njit(parallel=True, cache=True)
+def _cpu_saxpy(a, x, y):
+    for i in prange(y.size):
+        y[i] = a * x[i] + y[i]
+
+
+@njit(parallel=True, cache=True)
+def _cpu_sum(x):
+    s = 0.0
+    for i in prange(x.size):
+        s += x[i]
+    return s
+
+
+class HostProblem:
+    """The op on host arrays: ``run()`` is the timed call; ``check()`` compares with NumPy once."""
+
+    op: ClassVar[str]
+    impl: ClassVar[str]
+    rtol: ClassVar[float] = 1e-6
+    uses: ClassVar[tuple] = ()
+
+    def __init__(self, n: int) -> None:
+        self.n = check_size(n)
+        self.inputs = [a.copy() for a in host_inputs(self.n)]
+
+    def check(self) -> None:
+        fresh = [a.copy() for a in host_inputs(self.n)]
+        got = np.asarray(self.call(*fresh), dtype=np.float64)
+        want = np.asarray(self.numpy(*[a.copy() for a in host_inputs(self.n)]), dtype=np.float64)
+        np.testing.assert_allclose(got, want, rtol=self.rtol, err_msg=f"{self.op} {self.impl} n={self.n}")
+
+    def run(self) -> None:
+        self.call(*self.inputs)
+
+    def call(self, *arrays):
+        return self.numpy(*arrays) if self.impl == "numpy" else self.parallel(*arrays)
+
+
+@host("vector_add", "numpy")
+@host("vector_add", "cpu_parallel")
+class VectorAddHost(HostProblem):
+    op = "vector_add"
+    uses = (_cpu_vector_add,)
+
+    @staticmethod
+    def numpy(a, b):
+        np.add(b, a, out=b)
+        return b
+
+    @staticmethod
+    def parallel(a, b):
+        _cpu_vector_add(a, b)
+        return b
+
+
+@host("saxpy", "numpy")
+@host("saxpy", "cpu_parallel")
+class SaxpyHost(HostProblem):
+    op = "saxpy"
+    uses = (_cpu_saxpy,)
+
+    @staticmethod
+    def numpy(x, y):
+        y += SaxpyProblem.A * x  # NumPy's own way: a temporary, then the in-place add
+        return y
+
+    @staticmethod
+    def parallel(x, y):
+        _cpu_saxpy(SaxpyProblem.A, x, y)
+        return y
+
+
+@host("sum", "numpy")
+@host("sum", "cpu_parallel")
+class SumHost(HostProblem):
+    op = "sum"
+    rtol = 1e-5
+    uses = (_cpu_sum,)
+
+    @staticmethod
+    def numpy(x, _=None):
+        return x.sum()
+
+    @staticmethod
+    def parallel(x, _=None):
+        return _cpu_sum(x)
+
+
+HOST.update({key: type(f"{cls.__name__}_{key[1]}", (cls,), {"impl": key[1]}) for key, cls in HOST.items()})
+
+
+def make_host(op: str, impl: str, n: int) -> HostProblem:
+    try:
+        return HOST[(op, impl)](n)
+    except KeyError:
+        raise KeyError(f"no host workload for {op} / {impl}; registered: {sorted(HOST)}") from None
+
+
+# --- copies ------------------------------------------------------------------------------------
+
 class Copy:
-    """One copy of ``nbytes`` in the direction and host-memory kind named by ``kind``."""
+    """One copy of ``nbytes`` in the direction and host-memory kind named by ``kind``.
 
-    kind: str
-    nbytes: int
+    d2d is the driver's copy (cuMemcpyDtoDAsync); d2d_kernel is kernels.copy over 4-byte words.
+    D2D counts bytes read + written (as copy benchmarks usually do).
+    """
 
-    def __post_init__(self) -> None:
-        if self.kind not in COPY_KINDS:
-            raise ValueError(f"unknown copy kind {self.kind!r}; choose from {COPY_KINDS}")
-        n = check_size(self.nbytes)
-        if self.kind == "d2d_kernel" and n % 4:
+    uses = (kernels.copy,)
+
+    def __init__(self, kind: str, nbytes: int) -> None:
+        from .catalogue import COPY_KINDS
+
+        if kind not in COPY_KINDS:
+            raise ValueError(f"unknown copy kind {kind!r}; choose from {COPY_KINDS}")
+        n = check_size(nbytes)
+        if kind == "d2d_kernel" and n % 4:
             raise ValueError(f"d2d_kernel copies 4-byte words: nbytes must be a multiple of 4, got {n}")
-        on_device = self.kind.startswith("d2d")
+        self.kind, self.nbytes = kind, n
+        on_device = kind.startswith("d2d")
         require_device_bytes(2 * n if on_device else n)
-        pinned = self.kind.endswith("pinned")
+        pinned = kind.endswith("pinned")
         self.host = cuda.pinned_array(n, dtype=np.uint8) if pinned else np.empty(n, dtype=np.uint8)
         self.host[:] = 1
         self.dev = cuda.to_device(self.host)
         self.dev2 = cuda.device_array(n, dtype=np.uint8) if on_device else None
-        if self.kind == "d2d_kernel":
-            sms = 1 if config.ENABLE_CUDASIM else cuda.get_current_device().MULTIPROCESSOR_COUNT
-            self.config = grid_stride_for(n // 4, 256, sms, blocks_per_sm=8)
+        if kind == "d2d_kernel":
+            self.config = grid_stride_for(n // 4, 256, sm_count(), blocks_per_sm=8)
             self.words = self.dev.view(np.uint32), self.dev2.view(np.uint32)
+        self.bytes_moved = 2 * n if on_device else n
 
-    @property
-    def bytes_moved(self) -> int:
-        """D2D reads and writes every byte (counted twice, as copy benchmarks usually do)."""
-        return 2 * self.nbytes if self.kind.startswith("d2d") else self.nbytes
-
-    def launch(self, stream=0) -> None:
+    def launch(self, stream: object = 0) -> None:
         if self.kind == "d2d_kernel":
             kernels.copy[self.config.grid, self.config.block, stream](*self.words)
         elif self.kind == "d2d":
@@ -133,7 +592,13 @@ class Copy:
         else:
             self.dev.copy_to_host(self.host, stream=stream)
 
-
-def gbs(nbytes: int, seconds: float) -> float:
-    """Bandwidth in GB/s (10^9 bytes per second)."""
-    return nbytes / seconds / 1e9
+    def check(self) -> None:
+        """The copy lands: destination bytes equal the source's."""
+        self.launch()
+        cuda.synchronize()
+        if self.kind.startswith("d2d"):
+            ok = np.array_equal(self.dev2.copy_to_host(), self.dev.copy_to_host())
+        else:
+            ok = np.array_equal(self.dev.copy_to_host(), self.host)
+        if not ok:
+            raise AssertionError(f"copy {self.kind} of {self.nbytes} bytes did not land")

@@ -1,4 +1,5 @@
-"""The kernels on the CUDA simulator: vector add variants, copy, and the index recorder."""
+"""The kernels and workloads on the CUDA simulator: every op's implementations against NumPy,
+vector add for any size, offset and block, copies, and the index recorder."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,43 +8,42 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import cuda
 
-from gpukernels import kernels, probes
+from gpukernels import catalogue, kernels, probes, workloads
+from gpukernels.catalogue import COPY_KINDS
 from gpukernels.launch import LaunchConfigError
-from gpukernels.workloads import COPY_KINDS, VARIANTS, Copy, VectorAdd, host_inputs
+from gpukernels.workloads import Copy, host_inputs
 
-VARIANT_NAMES = sorted(VARIANTS)
-
-
-def test_the_four_variants() -> None:
-    assert VARIANT_NAMES == ["grid_stride", "per_thread_4", "per_thread_8", "seed_256"]
+VARIANT_NAMES = list(catalogue.VARIANTS)
+SIM_IMPLS = [(op, impl) for (op, impl) in workloads.GPU if impl not in catalogue.PEERS]
 
 
-def run_and_compare(n: int, block: int, variant: str) -> VectorAdd:
+def test_every_catalogue_implementation_has_a_workload() -> None:
+    for op in catalogue.OPS.values():
+        for impl in op.gpu:
+            assert (op.name, impl) in workloads.GPU
+        for impl in op.cpu:
+            assert (op.name, impl) in workloads.HOST
+    assert set(VARIANT_NAMES) == set(workloads.VARIANT_CLASSES)
+
+
+def run_and_compare(n: int, block: int, variant: str):
     """check() (the library's own NumPy check), then one launch compared with NumPy here."""
-    w = VectorAdd(n, block, variant)
+    cls = workloads.VARIANT_CLASSES[variant]
+    w = cls(n, block) if variant != "pairs" else cls(n)
     w.check()
-    # check() leaves b as it was given
-    np.testing.assert_array_equal(w.b.copy_to_host(), w.b_host)
+    np.testing.assert_array_equal(w.b.copy_to_host(), w.b_host)  # check() leaves b as it was given
     w.launch()
     got = w.b.copy_to_host()
     assert got.shape == (n,) and got.dtype == np.float32
-    np.testing.assert_array_equal(got, w.b_host + w.a_host)
+    np.testing.assert_array_equal(got, w.b_host + w.a_host)  # bit-exact
     np.testing.assert_array_equal(w.a.copy_to_host(), w.a_host)  # a is read only
     return w
 
 
 @pytest.mark.parametrize("variant", VARIANT_NAMES)
-@pytest.mark.parametrize("n, block", [(0, 256), (1, 256), (1000, 128), (257, 256), (256, 256), (1024, 32)])
+@pytest.mark.parametrize("n, block", [(0, 256), (1, 256), (2, 256), (3, 128), (1000, 128), (257, 256), (1024, 32)])
 def test_vector_add_matches_numpy(variant, n, block) -> None:
     run_and_compare(n, block, variant)
-
-
-@pytest.mark.parametrize("variant", VARIANT_NAMES)
-def test_empty_problem_launches_one_block_and_leaves_an_empty_array(variant) -> None:
-    w = run_and_compare(0, 256, variant)
-    assert w.config.grid == (1, 1, 1)
-    assert w.b.copy_to_host().size == 0
-    assert w.bytes_moved == 0
 
 
 @settings(max_examples=15, deadline=None, database=None)
@@ -55,58 +55,73 @@ def test_vector_add_any_size_and_block(n, block, variant) -> None:
 
 @pytest.mark.parametrize("n, block, grid", [(1000, 128, 8), (257, 256, 2), (1, 4, 1), (600, 1, 600)])
 def test_seed_launch_is_one_thread_per_element(n, block, grid) -> None:
-    assert VectorAdd(n, block).config.grid == (grid, 1, 1)
+    assert workloads.VectorAddSeed(n, block).config.grid == (grid, 1, 1)
 
 
-@pytest.mark.parametrize("variant, per_thread", [("per_thread_4", 4), ("per_thread_8", 8)])
-def test_per_thread_variants_launch_fewer_blocks(variant, per_thread) -> None:
-    w = VectorAdd(1000, 32, variant)
-    assert w.config.grid == (-(-1000 // (32 * per_thread)), 1, 1)
+@pytest.mark.parametrize("n", [1, 2, 5, 64, 131])
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_pairs_kernel_handles_tails_and_unaligned_starts(n, offset) -> None:
+    """The kernel itself on views that start at an odd float: head and tail floats are added too."""
+    a_host, b_host = (np.arange(n + offset, dtype=np.float32) * k + 0.25 for k in (1, 3))
+    a, b = cuda.to_device(a_host)[offset:], cuda.to_device(b_host)[offset:]
+    head = offset % 2  # a float offset of 1 leaves the first float before an 8-byte boundary
+    pairs = (n - head) // 2
+    a2 = a[head:head + 2 * pairs].view(np.complex64)
+    b2 = b[head:head + 2 * pairs].view(np.complex64)
+    kernels.vector_add_pairs[max(1, -(-pairs // 64)) + 1, 64](a2, b2, a, b, head, 1)
+    np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
 
 
-def test_grid_stride_walks_past_its_grid() -> None:
-    # On the simulator (1 "SM", 8 blocks per SM) 600 elements at block 4 need 150 blocks but
-    # get 8: each thread must loop.
-    w = run_and_compare(600, 4, "grid_stride")
-    assert w.config.grid == (8, 1, 1)
-    assert w.config.threads < 600
+@pytest.mark.parametrize("op, impl", SIM_IMPLS)
+@pytest.mark.parametrize("n", [1, 300, 1024])
+def test_every_numba_implementation_matches_numpy(op, impl, n) -> None:
+    w = workloads.make_gpu(op, impl, n)
+    w.check()  # raises on a mismatch
+    assert w.bytes_moved == n * catalogue.OPS[op].bytes_per_element
+    assert w.flops == n * catalogue.OPS[op].flops_per_element
 
 
-def test_bounds_check_when_the_grid_overshoots() -> None:
-    # 3 blocks of 256 over 300 elements: threads 300..767 must not touch the arrays
-    # (the simulator raises IndexError on an out-of-bounds access).
-    a, b = host_inputs(300)
-    da, db = cuda.to_device(a), cuda.to_device(b)
-    kernels.vector_add[3, 256](da, db)
-    np.testing.assert_array_equal(db.copy_to_host(), a + b)
-
-
-def test_float64_inputs() -> None:
-    w = VectorAdd(100, 32, dtype=np.float64)
-    w.check()
-    assert w.bytes_moved == 3 * 8 * 100
-    assert w.b.copy_to_host().dtype == np.float64
-
-
-def test_bytes_moved_is_12_per_float32_element() -> None:
-    assert VectorAdd(1000, 128).bytes_moved == 12_000
-    assert VectorAdd(1000, 128).nbytes_per_array == 4_000
-
-
-def test_check_catches_a_wrong_kernel() -> None:
-    w = VectorAdd(64, 32)
-    w.launch = lambda stream=0: kernels.empty3[1, 1, stream](w.a, w.b, w.b)  # b stays b
-    with pytest.raises(AssertionError, match="vector add seed_256 n=64 block=32"):
+def test_check_catches_a_wrong_answer(monkeypatch) -> None:
+    w = workloads.make_gpu("saxpy", "numba", 64)
+    monkeypatch.setattr(w, "expected", lambda: w.y_host * 3)
+    with pytest.raises(AssertionError, match="saxpy"):
         w.check()
+    s = workloads.make_gpu("sum", "numba", 100)
+    monkeypatch.setattr(s, "expected", lambda: np.array([1.0]))
+    with pytest.raises(AssertionError):
+        s.check()
 
 
-def test_unknown_variant_and_bad_size() -> None:
-    with pytest.raises(ValueError, match="unknown variant 'fast'"):
-        VectorAdd(10, 32, "fast")
-    with pytest.raises(LaunchConfigError, match="size must be >= 0"):
-        VectorAdd(-1)
-    with pytest.raises(LaunchConfigError, match="block x = 2048 exceeds"):
-        VectorAdd(10, 2048)
+def test_sum_is_within_its_stated_tolerance_and_deterministic() -> None:
+    w = workloads.make_gpu("sum", "numba", 1000)
+    w.launch()
+    first = w.result()[0]
+    w.launch()
+    assert w.result()[0] == first  # no atomics: the same grid gives the same bits
+    want = w.x_host.sum(dtype=np.float64)
+    assert abs(first - want) <= 1e-5 * want
+
+
+@pytest.mark.parametrize("op, impl", sorted(workloads.HOST))
+def test_host_baselines_match_numpy(op, impl) -> None:
+    w = workloads.make_host(op, impl, 1000)
+    w.check()
+    w.run()
+
+
+@pytest.mark.parametrize("impl", catalogue.PEERS)
+def test_peers_skip_with_a_reason_on_the_simulator(impl) -> None:
+    with pytest.raises(workloads.PeerMissing, match="simulator"):
+        workloads.make_gpu("vector_add", impl, 16)
+
+
+def test_unknown_implementations_and_sizes_are_refused() -> None:
+    with pytest.raises(KeyError, match="no GPU workload"):
+        workloads.make_gpu("vector_add", "fast", 10)
+    with pytest.raises(LaunchConfigError):
+        workloads.make_gpu("vector_add", "seed", -1)
+    with pytest.raises(LaunchConfigError):
+        workloads.VectorAddSeed(10, 2048)
 
 
 def test_host_inputs_are_reproducible_and_in_unit_interval() -> None:
@@ -116,7 +131,9 @@ def test_host_inputs_are_reproducible_and_in_unit_interval() -> None:
     np.testing.assert_array_equal(b, b2)
     assert a.dtype == np.float32 and not np.array_equal(a, b)
     assert a.min() >= 0 and a.max() < 1
-    assert host_inputs(5, np.int32)[0].dtype == np.int32
+    assert len(host_inputs(5, 1)) == 1
+    with pytest.raises(ValueError):
+        a[0] = 2  # shared between implementations: read only
 
 
 # --- copies --------------------------------------------------------------------------------

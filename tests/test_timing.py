@@ -9,7 +9,7 @@ from numba import cuda
 
 from gpukernels import kernels, timing
 from gpukernels.timing import HostEvent, L2Flusher, Timing, TimingError, device_time
-from gpukernels.workloads import VectorAdd
+from gpukernels.workloads import VectorAddSeed
 
 # --- Timing --------------------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ def test_simulator_events_are_host_events() -> None:
 
 
 def test_device_time_with_default_events_on_the_simulator() -> None:
-    w = VectorAdd(64, 32)
+    w = VectorAddSeed(64, 32)
     t = device_time(w.launch, "batch", samples=2, launches=3, warmup=1)
     assert len(t.samples_s) == 2 and all(x > 0 for x in t.samples_s)
     # 1 warm-up sample and 2 timed ones, 3 launches each: b += a nine times
@@ -283,3 +283,20 @@ def test_compile_time_on_the_simulator() -> None:
 def test_compile_time_refuses_zero_samples() -> None:
     with pytest.raises(TimingError):
         timing.compile_time(kernels.vector_add_py, lambda: (), 1, 1, samples=0)
+
+
+# --- the policy ------------------------------------------------------------------------------
+
+def test_policy_launches_and_fingerprint() -> None:
+    p = timing.POLICY
+    assert p.launches_for(2**10) == p.max_launches and p.launches_for(2**28) == 1
+    assert p.launches_for(2**20) == 64  # 2^26 elements of work per sample
+    assert "def device_time" in p.fingerprint()  # the code that applies the policy is in it
+    assert timing.policy() is timing.SIMULATOR_POLICY  # the tests run on the simulator
+
+
+def test_on_sample_runs_once_per_sample() -> None:
+    w = VectorAddSeed(64, 32)
+    seen = []
+    device_time(w.launch, "graph", samples=3, launches=2, on_sample=lambda: seen.append(1))
+    assert len(seen) == 3

@@ -1,0 +1,4 @@
+"""asv classes of the catalogue's 'kernels' families (gpukernels/catalogue.py; docs/suite.md)."""
+from ._suite import classes
+
+globals().update(classes("kernels"))

@@ -1,0 +1,4 @@
+"""asv classes of the catalogue's 'modes' families (gpukernels/catalogue.py; docs/suite.md)."""
+from ._suite import classes
+
+globals().update(classes("modes"))
