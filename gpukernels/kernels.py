@@ -58,25 +58,41 @@ def vector_add_per_thread_8(a, b):
             b[i] += a[i]
 
 
+@cuda.jit(device=True)
+def _pair_edges(a, b, head, thread):
+    """The floats a pair view leaves out: one before the first 8-byte boundary (``head`` = 1)
+    and an odd last one, done by threads 0 and 1."""
+    if thread == 0 and head == 1:
+        b[0] += a[0]
+    if thread == 1 and (b.size - head) % 2 == 1:
+        b[b.size - 1] += a[b.size - 1]
+
+
 @cuda.jit(cache=True)
-def vector_add_pairs(a2, b2, a, b, head, per_thread):
+def vector_add_pairs(a2, b2, a, b, head):
     """``b += a`` two float32 at a time: ``a2``, ``b2`` are complex64 views of ``a[head:]``, ``b[head:]``.
 
-    A complex64 add is two float32 adds (bit-exact with NumPy's), and each access is 8 bytes:
-    ptxas fuses the two 4-byte loads of a pair into one 64-bit load, so a warp moves 256 bytes
-    per instruction with half the threads and index arithmetic of the one-element kernel.
-    ``per_thread`` pairs per thread, one block-width apart (coalesced). The float before the
-    first 8-byte boundary (``head`` = 0 or 1) and an odd last float are done by threads 0 and 1.
+    A complex64 add is two float32 adds (bit-exact with NumPy's). Half the threads of the
+    one-element kernel, each with two independent loads per array in flight, and half the
+    index arithmetic and bounds checks per float (the SASS still issues 4-byte loads).
     """
-    base = cuda.blockIdx.x * cuda.blockDim.x * per_thread + cuda.threadIdx.x
-    for j in range(per_thread):
+    i = cuda.grid(1)
+    if i < b2.size:
+        b2[i] += a2[i]
+    _pair_edges(a, b, head, i)
+
+
+@cuda.jit(cache=True)
+def vector_add_pairs_4(a2, b2, a, b, head):
+    """As ``vector_add_pairs`` with 4 pairs per thread, one block-width apart (coalesced): fewer,
+    fuller blocks, which wins while the arrays sit in L2. The trip count is a constant so the
+    loop unrolls (a runtime count measured 3-10% slower on an H100)."""
+    base = cuda.blockIdx.x * cuda.blockDim.x * 4 + cuda.threadIdx.x
+    for j in range(4):
         i = base + j * cuda.blockDim.x
         if i < b2.size:
             b2[i] += a2[i]
-    if base == 0 and head == 1:
-        b[0] += a[0]
-    if base == 1 and (b.size - head) % 2 == 1:
-        b[b.size - 1] += a[b.size - 1]
+    _pair_edges(a, b, head, base)
 
 
 @cuda.jit(cache=True)

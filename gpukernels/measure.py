@@ -153,6 +153,12 @@ def _device_time(launch, ctx: Context, n: int, mode: str = "graph", cold: bool =
     return t
 
 
+def _wall(ctx: Context, fn: Callable[[], object], clock: Callable[[], float] = timing.synced_perf_counter) -> Timing:
+    p = ctx.policy
+    return timing.wall_time(fn, samples=p.host_samples, warmup=p.warmup, clock=clock, min_samples=p.host_min_samples,
+                            budget_s=p.host_budget_s)
+
+
 # --- measures named by the catalogue -----------------------------------------------------------
 
 @measures(workloads.DeviceProblem, workloads.GPU)
@@ -168,8 +174,7 @@ def op_host(ctx: Context, impl: str, n: int) -> Measured:
     """The family's op by a host baseline: checked, then wall time (no GPU involved)."""
     work = workloads.make_host(ctx.family.op, impl, n)
     work.check()
-    return Measured(timing.wall_time(work.run, samples=ctx.policy.host_samples, warmup=ctx.policy.warmup,
-                                     clock=time.perf_counter))
+    return Measured(_wall(ctx, work.run, clock=time.perf_counter))
 
 
 @measures(workloads.VARIANT_CLASSES["pairs"], workloads.VectorAddPerThread8)
@@ -214,7 +219,7 @@ def seed_audit(ctx: Context, method: str) -> Measured:
         seed_style()
         return Measured(Timing(tuple(seed_style() for _ in range(samples)), "async_wall"))
     if method == "synced_wall":
-        return Measured(timing.wall_time(w.launch, samples=samples))
+        return Measured(_wall(ctx, w.launch))
     if method == "graph_device":
         return Measured(_device_time(w.launch, ctx, catalogue.SEED_N))
     out = np.empty_like(w.b_host)
@@ -224,7 +229,7 @@ def seed_audit(ctx: Context, method: str) -> Measured:
         w.b.copy_to_device(w.b_host)
         w.launch()
         w.b.copy_to_host(out)
-    return Measured(timing.wall_time(round_trip, samples=samples))
+    return Measured(_wall(ctx, round_trip))
 
 
 @measures(workloads.VectorAddPairs)
@@ -245,7 +250,7 @@ def end_to_end(ctx: Context, memory: str, n: int) -> Measured:
     round_trip()
     if not np.array_equal(out, a + b):
         raise AssertionError(f"end to end ({memory}) n={n}: result differs from NumPy")
-    return Measured(timing.wall_time(round_trip, samples=ctx.policy.host_samples, warmup=ctx.policy.warmup))
+    return Measured(_wall(ctx, round_trip))
 
 
 def _empty_args(nargs: int) -> tuple:
@@ -303,7 +308,7 @@ def _torch_op(nargs: int) -> Callable[[], None]:
 @measures(kernels.empty0)
 def roundtrip(ctx: Context, nargs: int) -> Measured:
     kern, args = kernels.EMPTY_BY_NARGS[nargs], _empty_args(nargs)
-    return Measured(timing.wall_time(lambda: kern[1, 1](*args), samples=ctx.policy.host_samples))
+    return Measured(_wall(ctx, lambda: kern[1, 1](*args)))
 
 
 @measures(kernels.empty0)
@@ -311,7 +316,9 @@ def seed_grids(ctx: Context, grid: str) -> Measured:
     g, b = probes.SEED_GRIDS[grid]
     if g > 2 and config.ENABLE_CUDASIM:
         raise Skip("simulator: 2**30 blocks would take days")
-    return Measured(timing.wall_time(lambda: kernels.empty0[g, b](), samples=3 if g > 2 else ctx.policy.host_samples))
+    if g > 2:  # 2^30 blocks take ~0.7 s a launch: 3 samples
+        return Measured(timing.wall_time(lambda: kernels.empty0[g, b](), samples=3))
+    return Measured(_wall(ctx, lambda: kernels.empty0[g, b]()))
 
 
 @measures(workloads.Copy)

@@ -22,6 +22,7 @@ synchronous and events carry no time, so host-clock events stand in for them.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Literal, Protocol
@@ -42,7 +43,9 @@ class Policy:
     """
 
     samples: int = 30  # device-time samples per parameter set
-    host_samples: int = 20  # wall-clock samples per parameter set
+    host_samples: int = 20  # wall-clock samples per parameter set, at most...
+    host_min_samples: int = 10  # ...and at least; between the two, stop once the set took host_budget_s
+    host_budget_s: float = 1.0
     warmup: int = 1  # unrecorded samples first (module load, graph upload)
     work_per_sample: int = 2**26  # elements per graph/batch sample: short kernels get more launches
     max_launches: int = 100
@@ -62,7 +65,8 @@ class Policy:
 
 POLICY = Policy()
 # The simulator runs each thread in Python: a smoke test of the same code path, never saved.
-SIMULATOR_POLICY = Policy(samples=3, host_samples=3, work_per_sample=2**11, max_launches=2, enqueue_launches=3)
+SIMULATOR_POLICY = Policy(samples=3, host_samples=3, host_min_samples=3, work_per_sample=2**11, max_launches=2,
+                          enqueue_launches=3)
 
 
 def policy() -> Policy:
@@ -283,16 +287,24 @@ def device_time(
 
 
 def wall_time(fn: Callable[[], object], *, samples: int = 20, warmup: int = 1,
-              clock: Callable[[], float] = synced_perf_counter) -> Timing:
-    """Synchronised wall seconds per call of ``fn``: what a Python caller waits for."""
+              clock: Callable[[], float] = synced_perf_counter, min_samples: int | None = None,
+              budget_s: float = math.inf) -> Timing:
+    """Synchronised wall seconds per call of ``fn``: what a Python caller waits for.
+
+    Takes ``samples`` samples, or stops early once ``min_samples`` are taken and the samples
+    add up to ``budget_s`` (a NumPy add of 2^28 floats takes 0.15 s a call).
+    """
     _positive("samples", samples)
+    least = samples if min_samples is None else _positive("min_samples", min_samples)
     for _ in range(warmup):
         fn()
-    out = []
+    out: list[float] = []
     for _ in range(samples):
         t0 = clock()
         fn()
         out.append(clock() - t0)
+        if len(out) >= least and sum(out) >= budget_s:
+            break
     return Timing(tuple(out), "wall")
 
 

@@ -231,33 +231,34 @@ class VectorAddSeed(VectorAddProblem):
 
 @gpu("vector_add", "pairs")
 class VectorAddPairs(VectorAddProblem):
-    """Our fastest vector add (kernels.vector_add_pairs), through a PreparedLaunch.
+    """Our fastest vector add (kernels.vector_add_pairs*), through a PreparedLaunch.
 
-    2 pairs per thread while the arrays fit in L2 (fewer, fuller blocks), 1 beyond (more
-    loads in flight per SM): measured best of 1, 2, 4 pairs and blocks 128-1024 on an H100.
+    4 pairs per thread while the working set fits in L2, 1 beyond: the best of 1, 2 and 4
+    pairs per thread and blocks of 128 to 1024 measured on an H100 (block 512 either way).
     Arrays whose addresses differ modulo 8 bytes cannot be paired: the one-element kernel
-    runs instead (said in ``paired``).
+    runs instead (``paired`` is False).
     """
 
-    uses = (kernels.vector_add_pairs, kernels.vector_add)
+    uses = (kernels.vector_add_pairs, kernels.vector_add_pairs_4, kernels.vector_add)
     BLOCK = 512
-    L2_BYTES = 50 * 2**20  # below this working set, 2 pairs per thread
+    L2_BYTES = 50 * 2**20  # an H100's L2; the H200's is larger, the choice is the same there
 
     def prepare(self) -> None:
         a, b = self.a, self.b
-        head = (b.device_ctypes_pointer.value % 8) // 4 if not config.ENABLE_CUDASIM else 0
-        self.paired = config.ENABLE_CUDASIM or a.device_ctypes_pointer.value % 8 == b.device_ctypes_pointer.value % 8
+        address = (lambda x: 0) if config.ENABLE_CUDASIM else (lambda x: x.device_ctypes_pointer.value)
+        self.paired = address(a) % 8 == address(b) % 8
         if not self.paired:
             self._launch = PreparedLaunch(kernels.vector_add, grid_for(self.n, 256), a, b)
             return
-        head = min(head, self.n)
+        head = min(address(b) % 8 // 4, self.n)  # one float before the first 8-byte boundary
         pairs = (self.n - head) // 2
         a2 = a[head:head + 2 * pairs].view(np.complex64)
         b2 = b[head:head + 2 * pairs].view(np.complex64)
-        per_thread = 2 if self.bytes_moved <= self.L2_BYTES else 1
+        per_thread = 4 if self.bytes_moved <= self.L2_BYTES else 1
+        kernel = kernels.vector_add_pairs_4 if per_thread == 4 else kernels.vector_add_pairs
         # at least 2 threads: threads 0 and 1 also do the head and tail floats
         cfg = grid_for(max(2, -(-pairs // per_thread)), self.BLOCK)
-        self._launch = PreparedLaunch(kernels.vector_add_pairs, cfg, a2, b2, a, b, head, per_thread)
+        self._launch = PreparedLaunch(kernel, cfg, a2, b2, a, b, head)
 
     def launch(self, stream: object = 0) -> None:
         self._launch(stream)

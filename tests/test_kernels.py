@@ -68,7 +68,12 @@ def test_pairs_kernel_handles_tails_and_unaligned_starts(n, offset) -> None:
     pairs = (n - head) // 2
     a2 = a[head:head + 2 * pairs].view(np.complex64)
     b2 = b[head:head + 2 * pairs].view(np.complex64)
-    kernels.vector_add_pairs[max(1, -(-pairs // 64)) + 1, 64](a2, b2, a, b, head, 1)
+    kernels.vector_add_pairs[max(1, -(-pairs // 64)) + 1, 64](a2, b2, a, b, head)
+    np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
+    a, b = cuda.to_device(a_host)[offset:], cuda.to_device(b_host)[offset:]
+    a2 = a[head:head + 2 * pairs].view(np.complex64)
+    b2 = b[head:head + 2 * pairs].view(np.complex64)
+    kernels.vector_add_pairs_4[max(1, -(-pairs // 256)) + 1, 64](a2, b2, a, b, head)
     np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
 
 

@@ -300,3 +300,12 @@ def test_on_sample_runs_once_per_sample() -> None:
     seen = []
     device_time(w.launch, "graph", samples=3, launches=2, on_sample=lambda: seen.append(1))
     assert len(seen) == 3
+
+
+def test_wall_time_stops_at_its_budget_after_the_minimum() -> None:
+    ticks = iter(float(i) for i in range(100))  # every clock read advances 1 s: each sample is 1 s
+    t = timing.wall_time(lambda: None, samples=20, warmup=0, clock=lambda: next(ticks), min_samples=4, budget_s=2.5)
+    assert len(t.samples_s) == 4  # the budget was spent after 3, but 4 is the minimum
+    ticks = iter(float(i) for i in range(100))
+    t = timing.wall_time(lambda: None, samples=5, warmup=0, clock=lambda: next(ticks), min_samples=2, budget_s=99)
+    assert len(t.samples_s) == 5  # never more than samples
