@@ -3,9 +3,9 @@
 Layout read (asv 0.6, result file format version 2)::
 
     results/benchmarks.json                     benchmark name -> params, param_names, type, unit, version
-    results/<machine>/machine.json              asv machine fields + the extra keys of scripts/machine.py
+    results/<machine>/machine.json              asv machine fields + the extra keys of gpukernels.machine
     results/<machine>/<commit8>-<env>.json      one asv run of one commit in one environment
-    results/probes/<machine>.json               scripts/probe.py output (optional)
+    results/probes/<machine>.json               gpukernels-probe output (optional)
 
 Result files are parsed with asv's own ``asv.results.Results.load`` so that the column layout
 (``result_columns``, rows shorter than the columns, stats lists, samples) is asv's, not a copy.
@@ -19,27 +19,42 @@ date                          commit date, ``pandas.Timestamp`` in UTC
 env_name                      asv environment name
 benchmark                     full id ``module.Class.method``
 module, cls, method           the id split in three (``cls`` empty for a module-level function)
-params                        dict parameter name -> Python value
-p_<name>                      one column per parameter name; the value parsed from asv's repr
-                              string (ints as int, quoted strings unquoted), NaN where the
-                              benchmark has no such parameter
-value                         float; NaN when skipped or failed
-status                        'ok' | 'failed' (asv null) | 'skipped' (asv NaN)
-type, unit                    from benchmarks.json (NaN for a benchmark no longer in it)
+family, metric                the catalogue's family (``area.Class``) and the metric's kind
+                              (``time``, ``bandwidth``, ``value``, ``clock``, ``throttle``);
+                              NaN for ids not in gpukernels.catalogue
+bound                         ``device`` or ``host`` (catalogue.bound_of), NaN where unknown
+params                        dict parameter name -> value
+p_<name>                      one column per parameter name: always every parameter name of
+                              the catalogue, plus any other found. The value parsed from asv's
+                              repr string: int, float, str or bool (anything else stays the
+                              string), NaN where the benchmark has no such parameter
+value                         float; NaN unless status is 'ok'
+status                        'ok' | 'failed' (asv null) | 'skipped' (asv NaN) | 'invalid'
+                              (a value or sample that cannot be a measurement: not a number,
+                              infinite, <= 0 for a time or a rate, < 0 in a catalogue unit)
+reason                        why a row is 'invalid' ('' otherwise)
+type, unit                    from benchmarks.json, else from the catalogue, else NaN
 samples, n_samples            list[float] or None; len(samples), else asv's stats ``repeat``, else 0
 median                        median of samples when recorded, else value
-ci_99_a, ci_99_b, q_25, q_75  asv's statistics (NaN when absent)
+ci_99_a, ci_99_b, q_25, q_75  asv's statistics (NaN when absent or not finite)
 number                        asv's stats ``number`` (calls per sample)
 version, version_current      benchmark version of the run; whether it equals benchmarks.json's
                               (mismatching rows are kept and labelled, never dropped)
+started_at                    when asv ran the benchmark (``pandas.Timestamp`` UTC, else NaT)
 duration                      seconds asv spent on the whole benchmark (all parameter sets)
 gpu, gpu_count, compute_capability, driver, cuda_runtime, numba_cuda, memory_bandwidth_gbs,
-l2_bytes, cpu, os             machine.json fields (NaN when absent); gpu_count,
-                              memory_bandwidth_gbs and l2_bytes as numbers (NaN if not one)
+l2_bytes, sm_clock_default_mhz, cpu, os
+                              machine.json fields (NaN when absent); gpu_count,
+                              memory_bandwidth_gbs, l2_bytes and sm_clock_default_mhz as numbers
 ============================  ===============================================================
 
-Files that cannot be read (corrupt JSON, missing keys, a bad machine.json) are listed in
-``Results.unread`` with the reason; everything else is still loaded. Nothing is ever written.
+Whatever cannot be read is named in ``Results.unread`` as (path relative to the results
+directory, reason), and everything else is still loaded: a corrupt or truncated file, a bad
+machine.json, a missing or malformed benchmarks.json (units and parameter names then come from
+the catalogue), one malformed benchmark inside a result file (its rows are left out), a
+catalogue id stored with other parameter names than the catalogue's or values of another type
+(its rows are left out: the report and the gate read catalogue ids by those parameters), a
+result file repeating another's machine, commit and environment. Nothing is ever written.
 """
 from __future__ import annotations
 
@@ -51,28 +66,34 @@ import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 from asv.machine import Machine
 from asv.results import Results as AsvResults
 from asv.util import UserError, load_json
 
+from . import catalogue
+
 MACHINE_FIELDS = (
     "gpu", "gpu_count", "compute_capability", "driver", "cuda_runtime", "numba_cuda",
-    "memory_bandwidth_gbs", "l2_bytes", "cpu", "os",
+    "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz", "cpu", "os",
 )
 # machine.json values are often strings (asv writes its own fields so); these are numbers to us
-NUMERIC_MACHINE_FIELDS = ("gpu_count", "memory_bandwidth_gbs", "l2_bytes")
+NUMERIC_MACHINE_FIELDS = ("gpu_count", "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz")
 STATS_FIELDS = ("ci_99_a", "ci_99_b", "q_25", "q_75", "number")
 COLUMNS = (
     "machine", "commit", "commit_short", "date", "env_name", "benchmark", "module", "cls",
-    "method", "params", "value", "status", "type", "unit", "samples", "n_samples", "median",
-    *STATS_FIELDS, "version", "version_current", "duration", *MACHINE_FIELDS,
+    "method", "family", "metric", "bound", "params", "value", "status", "reason", "type", "unit",
+    "samples", "n_samples", "median", *STATS_FIELDS, "version", "version_current", "started_at",
+    "duration", *MACHINE_FIELDS,
 )
+# Every parameter name the catalogue uses: the report may select on any of them.
+CATALOGUE_PARAMS = tuple(dict.fromkeys(n for f in catalogue.FAMILIES for n in f.param_names))
 PROBES_DIR = "probes"
 # Anything a malformed but parseable JSON file can raise while we walk it.
-_BAD_FILE = (UserError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+_BAD_FILE = (UserError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+             RecursionError, OverflowError)
 
 
 class NoResultsError(Exception):
@@ -95,36 +116,50 @@ def load_results(results_dir: str | os.PathLike = "results") -> Results:
 
     def skip(path: Path, reason: str) -> None:
         # asv's messages carry absolute paths; the relative path already names the file
-        unread.append((path.relative_to(root).as_posix(), reason.replace(f"{root.resolve()}{os.sep}", "")))
+        unread.append((path.relative_to(root).as_posix(),
+                       reason.replace(f"{root.resolve()}{os.sep}", "").replace(str(root.resolve()), ".")))
 
-    benchmarks: dict[str, dict] = {}
-    bench_file = root / "benchmarks.json"
-    if bench_file.exists():
-        try:
-            benchmarks = load_json(str(bench_file), api_version=2)
-        except _BAD_FILE as err:
-            skip(bench_file, _reason(err))
+    benchmarks = _load_benchmarks(root / "benchmarks.json", skip)
+    try:
+        machine_dirs = sorted(p for p in root.iterdir() if p.is_dir() and _is_machine_dir(p))
+    except OSError as err:
+        raise NoResultsError(f"cannot list {root}: {err.strerror or err}") from None
 
     rows: list[dict] = []
-    for machine_dir in sorted(p for p in root.iterdir() if p.is_dir() and _is_machine_dir(p)):
-        files = sorted(f for f in machine_dir.glob("*.json") if f.name != "machine.json")
+    seen: dict[tuple, str] = {}  # (machine, commit, env) -> the file that gave it
+    for machine_dir in machine_dirs:
+        files = sorted(f for f in machine_dir.glob("*.json") if f.name != "machine.json" and f.is_file())
         if not files:
             continue
         try:
             machine = _load_machine(machine_dir / "machine.json")
         except _BAD_FILE as err:
+            skip(machine_dir / "machine.json", _reason(err))
             for f in files:
                 skip(f, f"machine.json unreadable: {_reason(err)}")
             continue
         for f in files:
             try:
-                rows.extend(_result_rows(f, machine, benchmarks))
+                file_rows, problems = _result_rows(f, machine, benchmarks)
             except _BAD_FILE as err:
                 skip(f, _reason(err))
+                continue
+            for problem in problems:
+                skip(f, problem)
+            if file_rows:
+                key = (file_rows[0]["machine"], file_rows[0]["commit"], file_rows[0]["env_name"])
+                if key in seen:  # two files for one run would give every parameter set twice
+                    skip(f, f"repeats the machine, commit and environment of {seen[key]}; left out")
+                    continue
+                seen[key] = f.relative_to(root).as_posix()
+            rows.extend(file_rows)
 
+    if rows and benchmarks is None:
+        skip(root / "benchmarks.json", "missing: units and parameter names taken from the catalogue where it "
+                                       "knows the benchmark")
     probes = _load_probes(root / PROBES_DIR, skip)
-    if not rows:
-        detail = f" ({len(unread)} file(s) could not be read)" if unread else ""
+    if not rows:  # one line that still names every file it could not read
+        detail = f" ({len(unread)} file(s) could not be read: {', '.join(f for f, _ in unread)})" if unread else ""
         raise NoResultsError(f"no readable asv results in {root}{detail}")
     return Results(frame=_frame(rows), unread=unread, probes=probes)
 
@@ -136,105 +171,284 @@ def _is_machine_dir(path: Path) -> bool:
 def _reason(err: BaseException) -> str:
     if isinstance(err, KeyError):
         return f"missing key {err}"
-    return f"{type(err).__name__}: {err}"
+    return (f"{type(err).__name__}: {err}".splitlines() or [type(err).__name__])[0]
+
+
+def _load_benchmarks(path: Path, skip: Callable[[Path, str], None]) -> dict[str, dict] | None:
+    """benchmarks.json as {name: {param_names, type, unit, version}}; None when the file is absent.
+
+    A file that cannot be read, and entries that are not benchmarks, are named; what is usable
+    is kept entry by entry.
+    """
+    if not path.exists():
+        return None
+    try:
+        data = load_json(str(path), api_version=2)
+        if not isinstance(data, dict):
+            raise ValueError("benchmarks.json is not a JSON object")
+    except _BAD_FILE as err:
+        skip(path, _reason(err))
+        return {}
+    clean, bad = {}, []
+    for name, info in data.items():
+        if not isinstance(info, dict):
+            bad.append(name)
+            continue
+        names = info.get("param_names")
+        ok_names = isinstance(names, list) and all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+        clean[name] = {
+            "param_names": names if ok_names else None,
+            "type": info.get("type") if isinstance(info.get("type"), str) else None,
+            "unit": info.get("unit") if isinstance(info.get("unit"), str) else None,
+            "version": info.get("version") if isinstance(info.get("version"), str) else None,
+        }
+    if bad:
+        skip(path, f"{len(bad)} entr{'y is' if len(bad) == 1 else 'ies are'} not a benchmark: "
+                   f"{', '.join(map(repr, bad[:3]))}{' ...' if len(bad) > 3 else ''}")
+    return clean
 
 
 def _load_machine(path: Path) -> dict:
     data = load_json(str(path), api_version=Machine.api_version)
-    if not isinstance(data.get("machine"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("machine"), str) or not data["machine"]:
         raise ValueError(f"{path.name} has no machine name")
     return data
 
 
-def _load_probes(probe_dir: Path, skip) -> dict[str, dict]:
+def _load_probes(probe_dir: Path, skip: Callable[[Path, str], None]) -> dict[str, dict]:
+    """Probe files whose top level has the shape the report reads (dict probes, list devices)."""
     probes: dict[str, dict] = {}
     for f in sorted(probe_dir.glob("*.json")) if probe_dir.is_dir() else ():
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("probe file is not a JSON object")
+            if not isinstance(data.get("probes", {}), dict) or not all(
+                    isinstance(p, dict) and "data" in p for p in data.get("probes", {}).values()):
+                raise ValueError("'probes' is not an object of probes with data")
+            if not isinstance(data.get("devices", []), list):
+                raise ValueError("'devices' is not a list")
         except _BAD_FILE as err:
             skip(f, _reason(err))
             continue
-        probes[str(data.get("machine") or f.stem)] = data
+        name = data.get("machine") if isinstance(data.get("machine"), str) and data.get("machine") else f.stem
+        probes[name] = data
     return probes
 
 
-def parse_param(value_repr: str) -> Any:
-    """asv stores parameter values as repr strings; return the Python value where it is a literal."""
-    try:
-        return ast.literal_eval(value_repr)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+def parse_param(value_repr: Any) -> Any:
+    """asv stores parameter values as repr strings: the Python value where it is an int, float,
+    str or bool literal, else the string itself (so that every value is a hashable scalar)."""
+    if isinstance(value_repr, (bool, int, float)):
         return value_repr
+    text = value_repr if isinstance(value_repr, str) else repr(value_repr)
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return value if isinstance(value, (bool, int, float, str)) else text
 
 
-def _result_rows(path: Path, machine: dict, benchmarks: dict[str, dict]) -> list[dict]:
+def _num(x: Any) -> float:
+    """A float, NaN for None and for anything that is not a number."""
+    if x is None or isinstance(x, (str, list, dict)):
+        return math.nan
+    try:
+        return float(x)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+# Every unit of the catalogue counts or measures something: none of its values can be negative.
+CATALOGUE_UNITS = frozenset(m.unit for f in catalogue.FAMILIES for m in f.metrics)
+
+
+def _positive_unit(unit: Any) -> bool:
+    """Times and rates: a value <= 0 cannot be measured."""
+    return isinstance(unit, str) and (unit == "seconds" or unit.endswith("/s") or unit == "MHz")
+
+
+def _least(unit: Any) -> tuple[float, bool]:
+    """(bound, strict): a value must be > bound (strict) or >= bound; -inf where anything goes."""
+    if _positive_unit(unit):
+        return 0.0, True
+    return (0.0, False) if unit in CATALOGUE_UNITS else (-math.inf, False)
+
+
+def _param_names(name: str, info: dict, n: int) -> list[str]:
+    """benchmarks.json's names where they fit the stored values, else the catalogue's, else asv's
+    own fallback names param1, param2, ..."""
+    names = info.get("param_names")
+    if names is not None and len(names) == n:
+        return names
+    found = catalogue.lookup(name)
+    if found and len(found[0].param_names) == n:
+        return list(found[0].param_names)
+    return [f"param{i + 1}" for i in range(n)]
+
+
+def _type_error(name: str, params: dict) -> str | None:
+    """A catalogue id whose parameters are not the catalogue's (names, or the type of a value):
+    the report and the gate read catalogue ids by the catalogue's parameters."""
+    found = catalogue.lookup(name)
+    if not found:
+        return None
+    if tuple(params) != found[0].param_names:
+        return f"parameters ({', '.join(params)}) are not the catalogue's ({', '.join(found[0].param_names)})"
+    for pname, values in found[0].params:
+        if pname in params and values:
+            want = type(values[0])
+            got = params[pname]
+            if type(got) is not want and not (want is float and type(got) is int):
+                return f"parameter {pname}={got!r} is not {want.__name__} as the catalogue declares"
+    return None
+
+
+def _result_rows(path: Path, machine: dict, benchmarks: dict[str, dict] | None) -> tuple[list[dict], list[str]]:
+    """Rows of one result file, and a problem line per benchmark in it that could not be read."""
     run = AsvResults.load(str(path), machine_name=machine["machine"])
-    if not isinstance(run.commit_hash, str) or not isinstance(run.date, (int, float)):
+    if not isinstance(run.commit_hash, str) or not run.commit_hash \
+            or isinstance(run.date, bool) or not isinstance(run.date, (int, float)) or not math.isfinite(run.date):
         raise ValueError("commit_hash or date malformed")
+    started = run.started_at if isinstance(run.started_at, dict) else {}
+    durations = run.duration if isinstance(run.duration, dict) else {}
+    versions = run.benchmark_version if isinstance(run.benchmark_version, dict) else {}
     common = {
         "machine": machine["machine"],
         "commit": run.commit_hash,
         "commit_short": run.commit_hash[:8],
         "date": pd.Timestamp(run.date, unit="ms", tz="UTC"),
-        "env_name": run.env_name,
-        **{k: machine.get(k, math.nan) for k in MACHINE_FIELDS},
-        **{k: pd.to_numeric(machine.get(k, math.nan), errors="coerce") for k in NUMERIC_MACHINE_FIELDS},
+        "env_name": str(run.env_name),
+        **{k: _machine_value(machine.get(k)) for k in MACHINE_FIELDS},
+        **{k: _machine_number(machine.get(k)) for k in NUMERIC_MACHINE_FIELDS},
     }
-    rows = []
+    rows, problems = [], []
     for name in run.get_all_result_keys():
-        info = benchmarks.get(name, {})
-        param_values = run.get_result_params(name)
-        names = info.get("param_names") or []
-        if len(names) != len(param_values):  # benchmark changed or gone: asv's own fallback names
-            names = [f"param{i + 1}" for i in range(len(param_values))]
-        values = run.get_result_value(name, param_values)
-        stats = run.get_result_stats(name, param_values)
-        samples = run.get_result_samples(name, param_values)
-        version = run.benchmark_version.get(name)
-        module, _, rest = name.partition(".")
-        cls, _, method = rest.rpartition(".")
-        for combo, value, stat, sample in zip(
-            itertools.product(*param_values), values, stats, samples
-        ):
-            rows.append({
-                **common,
-                "benchmark": name,
-                "module": module,
-                "cls": cls,
-                "method": method,
-                "params": {n: parse_param(v) for n, v in zip(names, combo)},
-                **_value_fields(value, stat or {}, sample),
-                "type": info.get("type", math.nan),
-                "unit": info.get("unit", math.nan),
-                "version": version,
-                "version_current": version is not None and version == info.get("version"),
-                "duration": _float(run.duration.get(name)),
-            })
+        try:
+            rows.extend(_benchmark_rows(run, name, (benchmarks or {}).get(name, {}), common,
+                                        started, durations, versions))
+        except _BAD_FILE as err:
+            problems.append(f"{name}: {_reason(err)}; its rows left out")
+    return rows, problems
+
+
+def _benchmark_rows(run: AsvResults, name: str, info: dict, common: dict, started: dict, durations: dict,
+                    versions: dict) -> list[dict]:
+    param_values = run.get_result_params(name)
+    if param_values is None:
+        param_values = []
+    if not isinstance(param_values, list) or not all(isinstance(p, list) for p in param_values):
+        raise ValueError("params is not a list of lists")
+    names = _param_names(name, info, len(param_values))
+    values = run.get_result_value(name, param_values)
+    stats = run.get_result_stats(name, param_values)
+    samples = run.get_result_samples(name, param_values)
+    version = versions.get(name)
+    version = version if version is None or isinstance(version, str) else str(version)
+    module, _, rest = name.partition(".")
+    cls, _, method = rest.rpartition(".")
+    found = catalogue.lookup(name)
+    fam, met = found if found else (None, None)
+    unit = info.get("unit") or (met.unit if met else "seconds" if method.startswith("time_") else math.nan)
+    type_ = info.get("type") or (met.asv_type if met else "time" if method.startswith("time_") else math.nan)
+    start = _num(started.get(name))
+    base = {
+        **common, "benchmark": name, "module": module, "cls": cls, "method": method,
+        "family": fam.cls_id if fam else math.nan, "metric": met.derive if met else math.nan,
+        "bound": fam.bound if fam else math.nan, "type": type_, "unit": unit, "version": version,
+        "version_current": version is not None and version == info.get("version"),
+        "started_at": _timestamp(start),
+        "duration": _finite(_num(durations.get(name))),
+    }
+    rows, seen = [], set()
+    for combo, value, stat, sample in zip(itertools.product(*param_values), values, stats, samples):
+        params = {n: parse_param(v) for n, v in zip(names, combo)}
+        key = tuple(params.values())
+        if key in seen:
+            continue  # asv keeps the first of repeated parameter values too
+        seen.add(key)
+        wrong = _type_error(name, params)
+        if wrong:
+            raise ValueError(wrong)
+        rows.append({**base, "params": params,
+                     **_value_fields(value, stat if isinstance(stat, dict) else {}, sample, unit)})
     return rows
 
 
-def _value_fields(value: Any, stat: dict, sample: list | None) -> dict:
-    status = "failed" if value is None else "skipped" if _float(value) != _float(value) else "ok"
-    sample = [float(x) for x in sample] if sample else None
-    value = _float(value)
+def _timestamp(ms: float) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(ms, unit="ms", tz="UTC") if math.isfinite(ms) else pd.NaT
+    except (ValueError, OverflowError):  # out of pandas' range
+        return pd.NaT
+
+
+def _machine_value(x: Any) -> Any:
+    """machine.json fields as printed: strings and numbers kept, anything else (lists, objects) NaN."""
+    return x if isinstance(x, (str, int, float)) and not isinstance(x, bool) else math.nan
+
+
+def _machine_number(x: Any) -> float:
+    """asv writes machine fields as strings ("52428800"): their number, NaN if not one."""
+    x = _machine_value(x)
+    try:
+        return _finite(float(x))
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else math.nan
+
+
+def _value_fields(value: Any, stat: dict, sample: Any, unit: Any) -> dict:
+    """value, status, reason, samples and statistics of one parameter set.
+
+    A value that cannot be a measurement (not a number, infinite, <= 0 for a time or a rate)
+    is 'invalid' with the reason, and nothing of it is kept as a number, so that no table or
+    ratio is computed from it.
+    """
+    least, strict = _least(unit)
+    nan = math.nan
+
+    def possible(x: float) -> bool:
+        return math.isfinite(x) and (x > least if strict else x >= least)
+
+    stats = {k: _finite(_num(stat.get(k))) for k in STATS_FIELDS}
+    stats = {k: (v if v != v or possible(v) else nan) for k, v in stats.items()}
+    repeat = _num(stat.get("repeat"))
+    n_repeat = int(repeat) if math.isfinite(repeat) and repeat > 0 else 0
+    invalid = {"value": nan, "median": nan, "samples": None, "n_samples": 0, **dict.fromkeys(STATS_FIELDS, nan)}
+    if value is None:
+        return {**invalid, "status": "failed", "reason": "", "n_samples": n_repeat}
+    number = _num(value)
+    # The reasons never quote the number: a report printing them must not print it either.
+    if isinstance(value, bool) or (number != number and not isinstance(value, float)):
+        return {**invalid, "status": "invalid", "reason": "value is not a number"}
+    if number != number:
+        return {**invalid, "status": "skipped", "reason": "", "n_samples": n_repeat}
+    if not math.isfinite(number):
+        return {**invalid, "status": "invalid", "reason": "value is infinite"}
+    if not possible(number):
+        return {**invalid, "status": "invalid",
+                "reason": f"value is {'zero or ' if strict else ''}negative, for a {unit} measurement"}
+    kept = None
+    if sample is not None:
+        kept = [_num(x) for x in sample] if isinstance(sample, list) else [nan]
+        if not all(possible(x) for x in kept):
+            return {**invalid, "status": "invalid",
+                    "reason": f"samples hold values that cannot be {unit} measurements (not finite, or below range)"}
+        kept = kept or None
     return {
-        "value": value,
-        "status": status,
-        "samples": sample,
-        "n_samples": len(sample) if sample else int(stat.get("repeat") or 0),
-        "median": statistics.median(sample) if sample else value,
-        **{k: _float(stat.get(k)) for k in STATS_FIELDS},
+        "value": number, "status": "ok", "reason": "", "samples": kept,
+        "n_samples": len(kept) if kept else n_repeat,
+        "median": statistics.median(kept) if kept else number,
+        **stats,
     }
-
-
-def _float(x: Any) -> float:
-    return math.nan if x is None else float(x)
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    names = dict.fromkeys(n for r in rows for n in r["params"])
+    names = dict.fromkeys([*CATALOGUE_PARAMS, *(n for r in rows for n in r["params"])])
     # object dtype keeps ints as ints next to NaN for benchmarks without that parameter
     p_cols = {
         f"p_{n}": pd.Series([r["params"].get(n, math.nan) for r in rows], dtype=object)

@@ -118,7 +118,7 @@ def test_cli_without_gpu_exits_2_with_one_line(tmp_path, script) -> None:
                           env=no_gpu_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
-    assert lines == [f"{script}: no CUDA GPU found (no NVIDIA driver or no visible device); "
+    assert lines == [f"{script.removesuffix('.py')}: no CUDA GPU found (no NVIDIA driver or no visible device); "
                      "run on a GPU machine, or set NUMBA_ENABLE_CUDASIM=1 for the CUDA simulator"]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert list(tmp_path.iterdir()) == []  # wrote nothing (no results/, no ~/.asv-machine.json)

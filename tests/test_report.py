@@ -1,177 +1,568 @@
-"""The report (gpukernels.report + scripts/report.py) against the synthetic asv tree."""
+"""The report (gpukernels.report + scripts/report.py) against the synthetic asv tree of the catalogue.
+
+The tree's values follow the models in tests/fixtures/synthetic_tree.py, so every number checked
+here is computed from the model, not read back from the report's own code.
+"""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from fixtures.synthetic_tree import COMMITS, SCRIPT, write_tree
-from gpukernels.report import tables
-from gpukernels.report.render import format_value, write_report
+from fixtures import synthetic_tree as st
+from gpukernels import catalogue as cat
+from gpukernels.report import sections, tables
+from gpukernels.report.data import select
+from gpukernels.report.plots import BABELSTREAM_ADD_FP64_GBS, babelstream_reference
+from gpukernels.report.render import format_value, numeric_columns, write_report
 from gpukernels.results import Results, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "scripts" / "report.py"
+PACKAGE = ROOT / "gpukernels" / "report"
+VA, SAXPY, SUM = cat.OPS["vector_add"], cat.OPS["saxpy"], cat.OPS["sum"]
+NEW, MID, OLD = (st.COMMITS[k][:8] for k in ("new", "mid", "old"))
+L2_H100 = 50 * 2**20
 
 
 # One tree and one report for the module: the tests only read them (and check they stay unchanged).
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tree(tmp_path_factory.mktemp("tree") / "results")
+    return st.write_tree(tmp_path_factory.mktemp("tree") / "results")
 
 
 @pytest.fixture(scope="module")
-def report(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def results(tree: Path) -> Results:
+    return load_results(tree)
+
+
+@pytest.fixture(scope="module")
+def report(tree: Path, results: Results, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    write_report(load_results(tree), out, tree)
+    write_report(results, out, tree)
     return out
+
+
+@pytest.fixture(scope="module")
+def markdown(report: Path) -> str:
+    return (report / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def content(results: Results) -> list[sections.Section]:
+    return sections.build(results, select(results.frame))
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=120)
 
 
+# --- Markdown helpers (also used by test_report_real) ------------------------------------------
+
 def md_section(markdown: str, heading: str) -> str:
-    """Text from a heading line to the next heading of the same or a higher level."""
-    start = markdown.index(heading + "\n")
+    """Text from the first heading line starting with ``heading`` to the next heading of the same
+    or a higher level."""
+    match = re.search(rf"^{re.escape(heading)}.*$", markdown, re.M)
+    assert match, f"no heading {heading!r}"
     level = heading.split()[0]
-    following = re.search(rf"^#{{1,{len(level)}}} ", markdown[start + len(heading):], re.M)
-    return markdown[start: start + len(heading) + (following.start() if following else len(markdown))]
+    rest = markdown[match.end():]
+    following = re.search(rf"^#{{1,{len(level)}}} ", rest, re.M)
+    return markdown[match.start(): match.end() + (following.start() if following else len(rest))]
 
 
-def md_row(section: str, first_cell: str) -> list[str]:
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if line.startswith("|") and cells[0] == first_cell:
-            return cells
-    raise AssertionError(f"no row {first_cell!r}")
+def md_tables(section: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """(caption, rows as header -> cell) of every table in ``section``."""
+    out, caption, lines = [], "", section.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("Table: "):
+            caption = line.removeprefix("Table: ")
+        if line.startswith("|"):
+            block = []
+            while i < len(lines) and lines[i].startswith("|"):
+                block.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
+                i += 1
+            header, body = block[0], block[2:]
+            out.append((caption, [dict(zip(header, row)) for row in body]))
+            caption = ""
+            continue
+        i += 1
+    return out
 
 
-def md_header(section: str) -> list[str]:
-    line = next(line for line in section.splitlines() if line.startswith("|"))
-    return [c.strip() for c in line.strip("|").split("|")]
+def md_table(section: str, caption_start: str) -> list[dict[str, str]]:
+    found = [rows for caption, rows in md_tables(section) if caption.startswith(caption_start)]
+    assert found, f"no table captioned {caption_start!r}"
+    return found[0]
 
 
-def test_speedup_equals_the_loaders_medians(tree: Path, report: Path) -> None:
-    frame = load_results(tree).frame
-    run = frame[(frame.machine == "h100-test") & (frame.commit == COMMITS["new"])]
-
-    def median(benchmark: str, **params) -> float:
-        rows = run[run.benchmark == benchmark]
-        for k, v in params.items():
-            rows = rows[rows[f"p_{k}"] == v]
-        (value,) = rows["median"]
-        return value
-
-    machine = md_section((report / "report.md").read_text(), "## h100-test at aaaaaaaa (2023-11-15)")
-    speed = md_section(machine, "### Speedup vs NumPy and CPU parallel")
-    header = md_header(speed)
-    for n in (2**10, 2**20, 2**28):
-        row = dict(zip(header, md_row(speed, tables.size_label(n))))
-        gpu = median(tables.DEVICE_TIME, n=n, device=0)
-        numpy = median(tables.NUMPY, n=n)
-        pinned = median(tables.END_TO_END, n=n, memory="pinned")
-        assert row["GPU kernel vs NumPy (x)"] == format_value(numpy / gpu)
-        assert row["end-to-end pinned vs NumPy (x)"] == format_value(numpy / pinned)
-        assert row["NumPy (us)"] == format_value(numpy * 1e6)
-    assert md_row(speed, "GPU kernel vs NumPy")[1] == "2^20"
-    assert md_row(speed, "end-to-end pageable vs NumPy")[1] == "never"
-    assert md_row(speed, "end-to-end pinned vs NumPy")[1] == "2^20"
+def md_row(rows: list[dict[str, str]], **cells: str) -> dict[str, str]:
+    found = [r for r in rows if all(r.get(k) == v for k, v in cells.items())]
+    assert len(found) == 1, f"{len(found)} rows match {cells}"
+    return found[0]
 
 
-def test_seed_audit_and_vector_add_numbers(tree: Path, report: Path) -> None:
-    markdown = (report / "report.md").read_text()
-    machine = md_section(markdown, "## h100-test at aaaaaaaa (2023-11-15)")
-    audit = md_section(machine, "### Seed audit: N=2^20, block 4, measured four ways")
-    # synthetic model: numpy(2^20) = 5e-7 + 2^20 * 4e-10 s; seed_async_wall 1e-4 s; graph_device 1e-5 s
-    numpy = 5e-7 + 2**20 * 4e-10
-    assert md_row(audit, "seed_async_wall")[2:] == ["100", format_value(numpy / 1e-4)]
-    assert md_row(audit, "graph_device")[2:] == ["10", format_value(numpy / 1e-5)]
-    sizes = md_section(machine, "### Vector add per size")
-    header = md_header(sizes)
-    big = dict(zip(header, md_row(sizes, "2^28")))
-    small = dict(zip(header, md_row(sizes, "2^20")))
-    bandwidth = 12 * 2**28 / (2e-6 + 2**28 * 4e-12) / 1e9
-    assert big["bandwidth (GB/s)"] == format_value(bandwidth)
-    assert big["of copy ceiling (%)"] == format_value(100 * bandwidth / 2600)  # d2d max at 2^30
-    assert big["of theoretical peak (%)"] == format_value(100 * bandwidth / 3352.3)
-    assert (small["fits in L2"], big["fits in L2"]) == ("yes", "no")  # 12 * 2^20 < 50 MiB < 12 * 2^24
-    assert "Best variant: n=2^24: per_thread_4; n=2^28: per_thread_4" in sizes
+def machine_md(markdown: str, machine: str) -> str:
+    return md_section(markdown, f"## {machine} (")
+
+
+# --- per op: device time, GB/s, GFLOP/s, ceiling, speedups, L2, throttling -------------------
+
+def test_op_table_numbers_come_from_the_models(markdown: str) -> None:
+    op_md = md_section(machine_md(markdown, "h100-test"), f"### {VA.name}:")
+    rows = md_table(op_md, f"{VA.name} ({VA.what})")
+    ceiling = 12 * 2**28 / st.kernel_seconds("vector_add", "torch", 2**28, "h100-test") / 1e9
+    for n in (2**20, 2**28):
+        seconds = st.kernel_seconds("vector_add", VA.ours, n, "h100-test")
+        row = md_row(rows, **{"n (elements)": tables.size_label(n), "impl": f"{VA.ours} (ours)"})
+        gbs = VA.bytes_per_element * n / seconds / 1e9
+        assert row["device time (us)"] == format_value(seconds * 1e6)
+        assert row["bandwidth (GB/s)"] == format_value(gbs)
+        assert row["compute (GFLOP/s)"] == format_value(VA.flops_per_element * n / seconds / 1e9)
+        assert row["of ceiling (%)"] == format_value(100 * gbs / ceiling)
+        # kernel from the newest (partial) run, host baselines from the commit before it
+        assert row["speedup vs numpy (x)"] == format_value(st.host_seconds("vector_add", "numpy", n) / seconds)
+        assert row["speedup vs cpu_parallel (x)"] == format_value(
+            st.host_seconds("vector_add", "cpu_parallel", n) / seconds)
+        assert row["fits in L2"] == ("yes" if 12 * n <= L2_H100 else "no")
+        assert row["throttled (NVML flags)"] == "no"
+    assert md_row(rows, **{"n (elements)": "2^28", "impl": "seed"})["device time (us)"] == "-"  # failed
+    assert "Parameter sets without a value: seed: failed at n=2^28" in op_md
+    # the sum op moves 4 bytes per element, saxpy does 2 flops per element
+    sum_rows = md_table(md_section(machine_md(markdown, "h100-test"), f"### {SUM.name}:"), f"{SUM.name} (")
+    seconds = st.kernel_seconds("sum", "numba", 2**24, "h100-test")
+    row = md_row(sum_rows, **{"n (elements)": "2^24", "impl": "numba (ours)"})
+    assert row["bandwidth (GB/s)"] == format_value(4 * 2**24 / seconds / 1e9)
+    saxpy_md = md_section(machine_md(markdown, "h100-test"), f"### {SAXPY.name}:")
+    saxpy_rows = md_table(saxpy_md, f"{SAXPY.name} (")
+    seconds = st.kernel_seconds("saxpy", "numba", 2**28, "h100-test")
+    row = md_row(saxpy_rows, **{"n (elements)": "2^28", "impl": "numba (ours)"})
+    assert row["compute (GFLOP/s)"] == format_value(2 * 2**28 / seconds / 1e9)
+    assert row["throttled (NVML flags)"] == "yes (2)"  # the throttled parameter set is marked
+    assert not [r for r in saxpy_rows if r["impl"] == "torch"]  # skipped at every size: one sentence instead
+    assert "torch: skipped at every size" in saxpy_md
+
+
+def test_ceilings_best_stream_and_nothing_beyond_l2_above_it(markdown: str, results: Results) -> None:
+    head = md_section(markdown, "## Machines and GPUs")
+    rows = md_table(head, "The report's bandwidth ceiling")
+    h100 = md_row(rows, machine="h100-test")
+    torch = 12 * 2**28 / st.kernel_seconds("vector_add", "torch", 2**28, "h100-test") / 1e9
+    assert h100["measured by"] == "kernels.VectorAdd impl=torch, n=2^28"  # a peer beats the copies here
+    assert h100["bandwidth ceiling (GB/s)"] == format_value(torch)
+    assert h100["of theoretical peak (%)"] == format_value(100 * torch / 3352.3)
+    h200 = md_row(rows, machine="h200-test")
+    copy = 2 * 2**30 / st.copy_seconds("d2d_kernel", 2**30, "h200-test") / 1e9
+    assert h200["measured by"] == "transfers.Copy kind=d2d_kernel, nbytes=2^30"
+    assert h200["bandwidth ceiling (GB/s)"] == format_value(copy)
+    assert h200["of theoretical peak (%)"] == format_value(100 * copy / 4800.0)
+    # by construction: no bandwidth beyond L2, in any op table, above 100 % of the ceiling
+    selection = select(results.frame)
+    checked = 0
+    for view in selection.machines.values():
+        for op in cat.OPS.values():
+            frame = tables.op_table(view, op).frame
+            beyond = frame[frame["fits in L2"] == False]  # noqa: E712  (a column of bools)
+            assert (beyond["of ceiling (%)"].dropna() <= 100 + 1e-9).all()
+            checked += len(beyond)
+    assert checked > 20
+
+
+def test_peers_table_says_who_wins(markdown: str) -> None:
+    machine = machine_md(markdown, "h100-test")
+    rows = md_table(md_section(machine, f"### {VA.name}:"), f"{VA.name}: our best Numba kernel")
+    row = md_row(rows, **{"n (elements)": "2^28"})
+    ours = st.kernel_seconds("vector_add", "pairs", 2**28, "h100-test")
+    assert row["ours vs cupy (x)"] == format_value(st.kernel_seconds("vector_add", "cupy", 2**28, "h100-test") / ours)
+    assert row["ours vs torch (x)"] == format_value(
+        st.kernel_seconds("vector_add", "torch", 2**28, "h100-test") / ours)
+    assert {r["fastest"] for r in rows if r["n (elements)"] != "2^10"} == {"torch"}
+    saxpy = md_table(md_section(machine, f"### {SAXPY.name}:"), f"{SAXPY.name}: our best Numba kernel")
+    assert {r["fastest"] for r in saxpy} == {"cupy"} and {r["ours vs torch (x)"] for r in saxpy} == {"-"}
+    sums = md_table(md_section(machine, f"### {SUM.name}:"), f"{SUM.name}: our best Numba kernel")
+    assert md_row(sums, **{"n (elements)": "2^28"})["fastest"] == "numba (ours)"
+    headline = md_section(machine, "### Numba or a library?")
+    assert "vector_add, pairs vs cupy: beyond L2 (n = 2^24 to 2^28) ours runs at 1.03x cupy's bandwidth and " \
+           "is faster at 3 of 3 sizes" in headline
+    assert "faster at 0 of 3 sizes" in headline.split("pairs vs torch")[1]
+    assert "saxpy: torch was not measured on this machine (skipped)." in headline
+
+
+def test_baselines_shown_once(markdown: str) -> None:
+    op_md = md_section(machine_md(markdown, "h100-test"), f"### {VA.name}:")
+    rows = md_table(op_md, f"{VA.name} host baselines")
+    assert md_row(rows, **{"n (elements)": "2^20"})["numpy (us)"] == format_value(
+        st.host_seconds("vector_add", "numpy", 2**20) * 1e6)
+
+
+# --- partial runs and --commit --------------------------------------------------------------
+
+def test_each_family_from_the_newest_commit_that_ran_it(markdown: str) -> None:
+    machine = machine_md(markdown, "h100-test")
+    assert f"{NEW}: 3 families; {MID}: " in machine
+    op_md = md_section(machine, f"### {VA.name}:")
+    (caption,) = [c for c, _ in md_tables(op_md) if c.startswith(f"{VA.name} (")]
+    assert f"kernels.VectorAdd at commit {NEW} (2023-11-15 22:13:20 UTC)" in caption
+    assert f"baselines.VectorAdd at commit {MID} (2023-11-14 22:13:41 UTC)" in caption
+    variants = md_section(machine, f"### {VA.name} variants")
+    assert f"kernels.VectorAddVariants at commit {MID}" in variants
+    assert "Not measured" not in machine.split("###")[0]  # the newest run lacks families; older runs have them
+
+
+def test_commit_selection_names_only_absent_families(results: Results, tmp_path: Path) -> None:
+    write_report(results, tmp_path / "partial", machine="h100-test", commit=NEW[:4])
+    markdown = (tmp_path / "partial" / "report.md").read_text()
     assert "No results for" not in markdown
+    machine = machine_md(markdown, "h100-test")
+    absent = re.search(r"Not measured in the runs shown on h100-test: (.*)\. Their", machine).group(1).split(", ")
+    shown = {f.cls_id for f in cat.FAMILIES if f.role == "kernel"}
+    assert shown.isdisjoint(absent) and set(absent) == {f.cls_id for f in cat.FAMILIES} - shown
+    for op in cat.OPS.values():
+        rows = md_table(md_section(machine, f"### {op.name}:"), f"{op.name} (")
+        assert rows and {r["speedup vs numpy (x)"] for r in rows} == {"-"}  # no baselines at this commit
+    full = tmp_path / "full"
+    write_report(results, full, machine="h100-test", commit=MID)
+    markdown = (full / "report.md").read_text()
+    assert "Not measured" not in markdown and "No results for" not in markdown
+    assert f"kernels.VectorAdd at commit {MID}" in markdown and f"commit {NEW}" not in markdown.split("### History")[0]
 
 
-def test_side_by_side_history_and_files_not_read(report: Path) -> None:
-    markdown = (report / "report.md").read_text()
-    side = md_section(markdown, "## Machines side by side")
-    row = dict(zip(md_header(side), md_row(side, "2^28")))
-    assert row["h100-test device time (us)"] == format_value((2e-6 + 2**28 * 4e-12) * 1e6)
-    assert row["h200-test device time (us)"] == format_value((2e-6 + 2**28 * 4e-12) / 1.4 * 1e6)
-    past = md_section(markdown, "## History: h100-test")
-    assert [md_row(past, d)[1] for d in ("2023-11-14 22:13", "2023-11-15 22:13")] == ["11111111", "aaaaaaaa"]
-    assert md_row(past, "2023-11-14 22:13")[-1] == "no"  # older device-time benchmark version
-    unread = md_section(markdown, "## Files not read")
-    assert "h100-test/deadbeef-corrupt.json" in unread and "broken-machine/12345678-env.json" in unread
-    assert md_row(unread, "h100-test")[2:5] == ["61", "3", "11"]
+# --- vector-add specifics by role ----------------------------------------------------------
+
+def test_variants_block_modes(markdown: str) -> None:
+    machine = machine_md(markdown, "h100-test")
+    variants = md_section(machine, f"### {VA.name} variants")
+    rows = md_table(variants, "vector add variants")
+    pairs = md_row(rows, variant="pairs")
+    assert pairs["what it does"] == VA.what_impl["pairs"]
+    assert pairs["n = 2^28 (GB/s)"] == format_value(12 * 2**28 / st.variant_seconds("pairs", 2**28, "h100-test") / 1e9)
+    assert "At n = 2^20 the fastest variant is per_thread_4" in variants
+    assert f"At n = 2^28 the fastest variant is pairs: {VA.what_impl['pairs']}." in variants
+    block = md_table(md_section(machine, f"### {VA.name} block size"), "the tutorial's kernel from 4")
+    assert md_row(block, **{"n (elements)": "2^24"})["block 4 (us)"] == format_value(
+        st.block_seconds(2**24, 4, "h100-test") * 1e6)
+    modes = md_section(machine, f"### {VA.name} timing modes")
+    rows = md_table(modes, "one kernel")
+    for mode in cat.MODES:
+        row = md_row(rows, **{"timing method": mode})
+        assert row["what it measures"] == cat.TIMING_METHODS[mode]
+        assert row["n = 2^24 (us)"] == format_value(st.mode_seconds(2**24, mode, "h100-test") * 1e6)
+    assert "produced by that row's timing method" in modes
 
 
-def test_probe_tables(report: Path) -> None:
-    machine = md_section((report / "report.md").read_text(), "## h100-test at aaaaaaaa (2023-11-15)")
-    limits = md_section(machine, "### Probes: documented vs measured")
-    assert md_row(limits, "grid y")[1:] == ["65,535", "65,535"]
-    mapping = md_section(machine, "#### Probe: index_mapping")
-    assert md_header(mapping) == ["thread", "threadIdx", "blockIdx", "blockDim", "gridDim"]
-    assert md_row(mapping, "5") == ["5", "1", "1", "4", "2"]
+def test_seed_audit_and_end_to_end(markdown: str) -> None:
+    machine = machine_md(markdown, "h100-test")
+    seed = md_section(machine, f"### {VA.name} seed audit")
+    rows = md_table(seed, "the tutorial's experiment")
+    numpy = st.host_seconds("vector_add", "numpy", cat.SEED_N)
+    for method, seconds in st.SEED_SECONDS.items():
+        row = md_row(rows, method=method)
+        assert row["time (us)"] == format_value(seconds * 1e6)
+        assert row["claimed speedup vs numpy (x)"] == format_value(numpy / seconds)
+        assert row["what it measures"] == cat.TIMING_METHODS[cat.SEED_METHODS[method]]
+    # why the seed's round trip can beat the end-to-end table: different kernels, said in words
+    assert f"runs the tutorial's kernel at block {cat.SEED_BLOCK}" in seed
+    assert f"runs our best kernel ({VA.ours}" in seed
+    ratio = st.SEED_SECONDS["end_to_end"] / st.roundtrip_seconds("pageable", cat.SEED_N)
+    assert f"takes {ratio:.3g}x the table's pageable one" in seed
+    e2e = md_section(machine, f"### {VA.name} end to end")
+    rows = md_table(e2e, "host a, b in")
+    row = md_row(rows, **{"n (elements)": "2^24"})
+    assert row["pinned vs numpy (x)"] == format_value(
+        st.host_seconds("vector_add", "numpy", 2**24) / st.roundtrip_seconds("pinned", 2**24))
+    crossings = md_table(e2e, "Crossover")
+    column = "GPU at least as fast from n (elements)"
+    assert md_row(crossings, comparison="pinned round trip vs numpy")[column] == "2^18"
+    assert md_row(crossings, comparison="pageable round trip vs numpy")[column] == "never"
 
 
-def test_html_is_self_contained_and_escaped(report: Path) -> None:
+# --- launches, copies, probes, clocks ------------------------------------------------------
+
+def test_launch_costs_and_copies_once(markdown: str) -> None:
+    machine = machine_md(markdown, "h100-test")
+    launches = md_section(machine, "### Launch costs")
+    rows = md_table(launches, "Host time per launch")
+    for path in cat.LAUNCH_PATHS:
+        row = md_row(rows, launch=path)
+        assert row["what"] == cat.LAUNCH_PATHS[path]
+        assert row["3 args (us)"] == format_value(st.enqueue_seconds(path, 3) * 1e6)
+    assert md_row(rows, launch="launch + sync")["8 args (us)"] == format_value(st.launch_sync_seconds(8) * 1e6)
+    assert md_row(rows, launch="torch")["0 args (us)"] == "-"
+    grids = md_table(launches, "the tutorial's grids")
+    assert md_row(grids, grid="[2**30,2**10]")["status"] == "failed"
+    copies = md_table(md_section(machine, "### Copies"), "copies host")
+    assert md_row(copies, kind="d2d")["2^30 bytes (GB/s)"] == format_value(
+        2 * 2**30 / st.copy_seconds("d2d", 2**30, "h100-test") / 1e9)
+    # the old probe keys (launch costs, copy bandwidth) are not shown
+    assert "987,654" not in markdown and "876,543" not in markdown and "123,456" not in markdown
+    assert markdown.count("Table: copies host") == 2  # once per machine
+
+
+def test_limits_index_table_and_checks(markdown: str) -> None:
+    probes = md_section(machine_md(markdown, "h100-test"), "### Limits, indices and checks")
+    limits = md_table(probes, "Documented limits")
+    grid_y = md_row(limits, limit="grid y (blocks)")
+    assert (grid_y["documented (count)"], grid_y["measured (count)"]) == ("65,535", "65,535")
+    assert grid_y["past the limit, gpukernels says"] == "grid y = 65536 exceeds the device limit of 65535 blocks"
+    assert md_row(limits, limit="block z (threads)")["past the limit, the driver says"].startswith("CUDAError")
+    index = md_table(probes, "Thread and block indices")
+    assert md_row(index, **{"thread (global id)": "5"}) == {
+        "thread (global id)": "5", "threadIdx (id)": "1", "blockIdx (id)": "1", "blockDim (threads)": "4",
+        "gridDim (blocks)": "2"}
+    selection = md_table(probes, "select_device(i)")
+    assert md_row(selection, device="1")["status"] == "skipped"
+    assert "1 when the result matches NumPy (1 = correct)" in selection[0]
+    assert "CudaSupportError: no device 1" in probes
+    failed = md_table(probes, "Probes that failed")
+    assert md_row(failed, probe="seed_claims")["error"] == "CudaAPIError: launch timed out"
+    assert "Probe device_selection: &lt;script&gt;" in probes  # notes shown, escaped
+
+
+def test_clocks_table(markdown: str) -> None:
+    rows = md_table(md_section(machine_md(markdown, "h100-test"), "### Clocks"), "NVML around the samples")
+    saxpy = md_row(rows, family="kernels.Saxpy")
+    assert (saxpy["SM clock min (MHz)"], saxpy["SM clock max (MHz)"], saxpy["flagged sets (count)"]) == (
+        "1,400", "1,980", "1")
+    assert saxpy["measured sets without NVML readings (count)"] == "0"  # torch skipped: not measured
+    copy = md_row(rows, family="transfers.Copy")
+    assert copy["SM clock min (MHz)"] == copy["flagged sets (count)"] == "not recorded"
+
+
+# --- history ------------------------------------------------------------------------------
+
+def test_history_in_commit_date_order_with_time_of_day(markdown: str) -> None:
+    past = md_section(machine_md(markdown, "h100-test"), "### History: h100-test")
+    rows = md_table(past, f"{VA.name}, our best kernel")
+    assert [r["commit"] for r in rows] == [OLD, MID, NEW]  # by date; the hashes sort otherwise
+    assert [r["commit date"] for r in rows] == [
+        "2023-11-14 22:13:20 UTC", "2023-11-14 22:13:41 UTC", "2023-11-15 22:13:20 UTC"]
+    assert [r["run started"] for r in rows] == [
+        "2025-01-01 10:00:00 UTC", "2025-01-01 10:05:00 UTC", "2025-01-02 09:00:00 UTC"]
+    assert [r["benchmark version"] for r in rows] == ["older", "current", "current"]
+    for row, key in zip(rows, ("old", "mid", "new")):
+        seconds = st.kernel_seconds("vector_add", VA.ours, 2**28, "h100-test", key)
+        assert row["n = 2^28 device time (us)"] == format_value(seconds * 1e6)
+        assert row["n = 2^28 bandwidth (GB/s)"] == format_value(12 * 2**28 / seconds / 1e9)
+    assert "History: h200-test" not in markdown  # one commit: nothing to follow
+
+
+def test_history_derives_bandwidth_where_none_is_stored(results: Results) -> None:
+    frame = results.frame[results.frame.method != cat.BANDWIDTH.method]
+    selection = select(frame, "h100-test")
+    view = selection.machines["h100-test"]
+    table = tables.history(selection, view, VA).frame
+    header = "n = 2^24 bandwidth (GB/s, derived: bytes / median device time)"
+    seconds = st.kernel_seconds("vector_add", VA.ours, 2**24, "h100-test", "mid")
+    assert table.loc[table.commit == MID, header].item() == pytest.approx(12 * 2**24 / seconds / 1e9, rel=1e-12)
+    op = tables.op_table(view, VA).frame
+    assert "bandwidth (GB/s, derived: bytes / median device time)" in op.columns
+
+
+# --- bookkeeping ------------------------------------------------------------------------------
+
+def test_files_not_read_status_and_ids_not_in_the_catalogue(markdown: str) -> None:
+    tail = md_section(markdown, "## Files not read and result status")
+    unread = md_table(tail, "Files the loader could not read")
+    assert {"h100-test/deadbeef-corrupt.json", "broken-machine/12345678-env.json"} <= {r["file"] for r in unread}
+    counts = md_table(tail, "Parameter sets per status")
+    for commit, want in ((NEW, st.status_counts("h100-test", "new", st.PARTIAL_ROLES)),
+                         (MID, st.status_counts("h100-test", "mid", exclude=st.PARTIAL_ROLES))):
+        row = md_row(counts, machine="h100-test", commit=commit)
+        assert {k: row[f"{k} (count)"] for k in want} == {k: format_value(v) for k, v in want.items()}
+        assert row["invalid (count)"] == "0"
+    skipped = md_table(tail, "Rows whose benchmark ids are not in gpukernels.catalogue")
+    assert md_row(skipped, machine="h100-test", commit=OLD)["rows skipped (count)"] == "4"
+    assert md_row(skipped, machine="h200-test", commit=NEW)["rows skipped (count)"] == "4"
+
+
+def test_units_in_every_numeric_header_and_no_unit_column(content: list[sections.Section]) -> None:
+    count = 0
+    for section in content:
+        for part in section.parts:
+            if isinstance(part, tables.Table):
+                count += 1
+                for column, numeric in zip(part.frame.columns, numeric_columns(part.frame)):
+                    assert not numeric or re.search(r"\(.+\)", column), (section.title, column)
+                    assert column.lower() != "unit"
+    assert count > 40
+
+
+def test_no_op_name_or_benchmark_id_in_the_report_package() -> None:
+    source = "\n".join(p.read_text() for p in sorted(PACKAGE.glob("*.py")))
+    for op in cat.OPS.values():
+        for word in (op.name, op.family_name):
+            assert not re.search(rf"{re.escape(word)}\b", source, re.I), word
+    assert not re.search(r"reduc", source, re.I)
+    assert "track_" not in source and "time_" not in source
+    for benchmark in cat.all_ids():
+        assert benchmark not in source
+    # BabelStream's published figures live in one dict, nowhere else
+    assert source.count("2970") == 1 and source.count("4150") == 1
+
+
+def test_babelstream_reference_matches_the_gpu_model() -> None:
+    assert babelstream_reference("NVIDIA H100 80GB HBM3") == BABELSTREAM_ADD_FP64_GBS["H100"] == ("H100 SXM", 2970.0)
+    assert babelstream_reference("NVIDIA H200") == ("H200", 4150.0)
+    assert babelstream_reference("NVIDIA A100-SXM4-80GB") is None
+
+
+def test_bandwidth_plot_lines(results: Results) -> None:
+    import matplotlib.pyplot as plt
+
+    from gpukernels.report import plots
+
+    selection = select(results.frame)
+    for machine, mine, other in (("h100-test", "H100 SXM: 2,970 GB/s", "4,150"),
+                                 ("h200-test", "H200: 4,150 GB/s", "2,970")):
+        view = selection.machines[machine]
+        figure = plots.op_bandwidth(view, VA)
+        left, right = figure.axes
+        labels = [text.get_text() for text in left.get_legend().get_texts()]
+        assert [label for label in labels if "BabelStream" in label and "fp64" in label and mine in label]
+        assert not [label for label in labels if other in label]
+        assert any(label.startswith(f"ceiling {view.ceiling.gbs:,.0f} GB/s") for label in labels)
+        assert any(label.startswith("theoretical peak") for label in labels)
+        assert {f"{VA.ours} (ours)", *[i for i in VA.gpu if i != VA.ours]} <= set(labels)  # every impl
+        assert {t.get_text() for t in right.get_legend().get_texts()} >= {f"vs {p}" for p in cat.PEERS}
+        plt.close(figure)
+
+
+# --- output formats -------------------------------------------------------------------------
+
+class _Tables(HTMLParser):
+    """Per table: header rows (as lists of header cells) and body cells as (class, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self._in: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self.tables.append({"head": [], "body": []})
+        elif tag == "tr" and self.tables:
+            part = "head" if "thead" in self._in else "body"
+            self.tables[-1][part].append([])
+        elif tag in ("th", "td"):
+            self._cell = [(dict(attrs).get("class") or "").split(" ")[0], ""]
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self._cell is not None:
+            part = "head" if "thead" in self._in else "body"
+            self.tables[-1][part][-1].append(tuple(self._cell))
+            self._cell = None
+        if tag in self._in:
+            del self._in[len(self._in) - 1 - self._in[::-1].index(tag)]
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell[1] += data
+
+
+def test_html_one_header_row_aligned_self_contained_and_escaped(report: Path, markdown: str) -> None:
     page = (report / "report.html").read_text()
+    parser = _Tables()
+    parser.feed(page)
+    assert len(parser.tables) > 40
+    number_like_text: set[str] = set()
+    for table in parser.tables:
+        assert len(table["head"]) == 1  # no empty extra header row (index names)
+        assert all(text.strip() for _, text in table["head"][0])
+        head = [text for _, text in table["head"][0]]
+        for row in table["body"]:
+            for (klass, text), column in zip(row, head):
+                if klass == "txt" and re.fullmatch(r"-?[\d,]+(\.\d+)?|2\^\d+", text):
+                    number_like_text.add(column)
+        classes = dict(zip(head, (k for k, _ in table["head"][0])))
+        if "device time (us)" in classes:
+            assert classes["device time (us)"] == classes["n (elements)"] == "num" and classes["impl"] == "txt"
+    # number-like text: versions, commit hashes, device indices as labels; never a measurement
+    assert number_like_text == {"compute capability", "driver (version)", "CUDA runtime (version)", "device", "commit"}
+    assert "th.num,td.num{text-align:right" in page and "text-align:left" in page
     assert "<script" not in page.lower()
-    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3  # two variant tables, one probe note
+    # the odd variant name, once per machine, and the h100 probe note
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
     pngs = sorted(report.glob("*.png"))
-    assert len(pngs) == 8  # four figures per machine
+    assert len(pngs) == 2 * (len(cat.OPS) + 1)  # per machine: one figure per op and the launch costs
     assert page.count('src="data:image/png;base64,') == len(pngs)
     assert "http://" not in page and "https://" not in page
-    assert SCRIPT not in (report / "report.md").read_text()
+    assert st.SCRIPT not in markdown
 
 
-def test_csv_is_the_tidy_frame(tree: Path, report: Path) -> None:
-    frame = load_results(tree).frame
+def test_markdown_aligns_numbers_right(markdown: str) -> None:
+    op_md = md_section(machine_md(markdown, "h100-test"), f"### {VA.name}:")
+    rule = next(line for line in op_md.splitlines() if line.startswith("|--") or line.startswith("|:-"))
+    cells = rule.strip("|").split("|")
+    assert cells[0].endswith(":") and not cells[0].startswith(":")  # n: right
+    assert cells[1].startswith(":") and not cells[1].endswith(":")  # impl: left
+
+
+def test_csv_is_the_tidy_frame(results: Results, report: Path) -> None:
+    frame = results.frame
     csv = pd.read_csv(report / "results.csv")
     assert list(csv.columns) == list(frame.columns)
     assert len(csv) == len(frame)
     ok = frame[frame.samples.notna()].index[0]
     assert json.loads(csv.samples[ok]) == frame.samples[ok]
     assert json.loads(csv.params[ok]) == frame.params[ok]
-    assert csv.value[ok] == frame.value[ok]
 
 
-def test_missing_benchmarks_are_said_in_one_line(tree: Path, tmp_path: Path) -> None:
-    results = load_results(tree)
-    only_numpy = results.frame[results.frame.benchmark == tables.NUMPY]
-    write_report(Results(frame=only_numpy, unread=[], probes={}), tmp_path / "out")
+def test_only_baselines_left_says_what_is_missing_in_one_line(results: Results, tmp_path: Path) -> None:
+    baselines = {f.cls_id for f in cat.FAMILIES if f.role == "baseline"}
+    frame = results.frame[results.frame.benchmark.map(lambda b: b.rpartition(".")[0] in baselines)]
+    write_report(Results(frame=frame, unread=[], probes={}), tmp_path / "out")
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert f"No results for {tables.SEED_AUDIT} in this run." in markdown
-    assert f"No results for {tables.DEVICE_TIME} in this run." in markdown
+    machine = machine_md(markdown, "h100-test")
+    assert machine.count("Not measured in the runs shown on h100-test") == 1 + len(cat.OPS)  # head + per op kernel
+    assert md_table(md_section(machine, f"### {VA.name}:"), f"{VA.name} host baselines")
     assert "Every file under the results directory was read." in markdown
     assert not list((tmp_path / "out").glob("*.png"))
 
 
+def test_old_results_only_are_counted_not_shown(tmp_path: Path) -> None:
+    real = ROOT / "tests" / "fixtures" / "h100_real_subset"
+    if not real.is_dir():
+        pytest.skip("tests/fixtures/h100_real_subset is absent")
+    loaded = load_results(real)
+    write_report(loaded, tmp_path / "out", machine="h100-80gb-hbm3", commit="617e")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "No results for" not in markdown
+    assert "No results with catalogue ids for h100-80gb-hbm3 in this selection" in markdown
+    skipped = md_table(md_section(markdown, "## Files not read"), "Rows whose benchmark ids")
+    assert md_row(skipped, commit="617e61aa")["rows skipped (count)"] == format_value(
+        int((loaded.frame.commit_short == "617e61aa").sum()))
+
+
+# --- the CLI (owned elsewhere; it calls write_report) ---------------------------------------
+
+needs_cli = pytest.mark.skipif(importlib.util.find_spec("gpukernels.cli.report") is None,
+                               reason="gpukernels.cli.report (the report CLI) is not in this checkout yet")
+
+
+@needs_cli
 def test_cli_writes_report_and_leaves_results_untouched(tree: Path, tmp_path: Path) -> None:
     before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
     done = cli("--results", str(tree), "--out", str(tmp_path / "out"), "--machine", "h100-test",
-               "--commit", COMMITS["old"][:4])
+               "--commit", OLD[:4])
     assert done.returncode == 0, done.stderr
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert "## h100-test at 11111111" in markdown and "h200-test at" not in markdown
+    assert "## h100-test (" in markdown and "## h200-test" not in markdown
+    assert f"commit {OLD}" in markdown and "No results for" not in markdown
     assert {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()} == before
 
 
+@needs_cli
 @pytest.mark.parametrize("args, message", [
     (["--results", "{tmp}/absent"], "report: no results directory at"),
     (["--results", "{tree}", "--out", "{tree}/reports"], "report: refusing to write the report into the results"),

@@ -1,7 +1,8 @@
-"""Report figures (matplotlib, Agg backend: no display needed) for one run (machine x commit).
+"""Report figures (matplotlib, Agg backend: no display needed), driven by the catalogue.
 
-Each function returns a Figure, or None when the benchmarks it draws are absent.
-Sizes span decades, so size axes are log2 and time axes log10.
+Each function returns a Figure, or None when what it draws is absent. Sizes span decades, so
+size axes are log2; bandwidth axes are linear
+(the large sizes near the ceiling are what matters), launch times log10.
 """
 from __future__ import annotations
 
@@ -13,94 +14,105 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .. import catalogue as cat  # noqa: E402
 from . import tables as t  # noqa: E402
+from .data import MachineView  # noqa: E402
+
+# Published BabelStream results for its "Add" kernel in fp64 (c[i] = a[i] + b[i], 3 x 8 bytes per
+# element), in GB/s, from the BabelStream paper and website (UoB-HPC, https://uob-hpc.github.io/BabelStream/):
+# 2.97 TB/s on an H100 SXM, 4.15 TB/s on an H200. Key: what the machine's GPU name must contain;
+# value: (the GPU the figure was published for, GB/s). Drawn only for a matching machine.
+BABELSTREAM_ADD_FP64_GBS = {"H100": ("H100 SXM", 2970.0), "H200": ("H200", 4150.0)}
+BABELSTREAM_SOURCE = "BabelStream Add, fp64, published (uob-hpc.github.io/BabelStream)"
 
 
-def _axes(title: str, ylabel: str) -> tuple[Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
-    ax.set_title(title)
+def babelstream_reference(gpu: str) -> tuple[str, float] | None:
+    """(GPU the figure is for, GB/s) of the published BabelStream Add figure matching this GPU name."""
+    for key, reference in BABELSTREAM_ADD_FP64_GBS.items():
+        if key in gpu.upper():
+            return reference
+    return None
+
+
+def _size_axis(ax: plt.Axes, label: str) -> None:
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("n (float32 elements)")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(label)
     ax.grid(True, which="major", alpha=0.3)
-    return fig, ax
 
 
-def _line(ax: plt.Axes, series: pd.Series, label: str, scale: float = 1.0, **style) -> bool:
-    series = series.dropna()
-    if series.empty:
-        return False
-    ax.plot(series.index.astype(float), series.to_numpy(dtype=float) * scale, marker="o", label=label, **style)
-    return True
+def _l2(ax: plt.Axes, view: MachineView, op: cat.Op) -> None:
+    limit = t.l2_limit(view, op)
+    if limit == limit:
+        ax.axvline(limit, color="grey", linestyle=":",
+                   label=f"L2 boundary ({op.bytes_per_element} B x n = L2)")
 
 
-def _l2_line(ax: plt.Axes, run: pd.DataFrame) -> None:
-    boundary = t.l2_boundary(run)
-    if boundary == boundary:
-        ax.axvline(boundary, color="grey", linestyle=":", label="L2 boundary (12 n bytes = L2)")
-
-
-def time_vs_size(run: pd.DataFrame, machine: str) -> Figure | None:
-    fig, ax = _axes(f"Vector add time vs size: {machine}", "time (us)")
-    drawn = [
-        _line(ax, t.device_time(run), "GPU kernel (device time)", t.US),
-        _line(ax, t.values(run, t.NUMPY, "n"), "NumPy", t.US),
-        _line(ax, t.values(run, t.CPU_PARALLEL, "n"), "CPU parallel", t.US),
-        _line(ax, t.values(run, t.END_TO_END, "n", memory="pageable"), "end-to-end pageable", t.US),
-        _line(ax, t.values(run, t.END_TO_END, "n", memory="pinned"), "end-to-end pinned", t.US),
-    ]
-    return _finish(fig, ax, any(drawn))
-
-
-def bandwidth_vs_size(run: pd.DataFrame, machine: str) -> Figure | None:
-    fig, ax = _axes(f"Vector add bandwidth vs size: {machine}", "bandwidth (GB/s)")
-    drawn = _line(ax, t.values(run, t.BANDWIDTH, "n", device=0), "vector add (12 bytes / element)")
-    ceiling = t.copy_ceiling(run)
-    if ceiling == ceiling:
-        ax.axhline(ceiling, color="C1", linestyle="--", label=f"measured D2D copy {ceiling:,.0f} GB/s")
-    peak = float(t.machine_field(run, "memory_bandwidth_gbs"))
-    if peak == peak:
-        ax.axhline(peak, color="C3", linestyle="--", label=f"theoretical peak {peak:,.0f} GB/s")
-    _l2_line(ax, run)
-    return _finish(fig, ax, drawn)
-
-
-def speedup_vs_size(run: pd.DataFrame, machine: str) -> Figure | None:
-    table = t.speedups(run)
-    if table is None:
+def op_bandwidth(view: MachineView, op: cat.Op) -> Figure | None:
+    """Bandwidth vs size for every GPU implementation of ``op`` with the ceiling, the theoretical
+    peak and BabelStream's reference; beside it, our best against each peer library."""
+    found = t.op_bandwidth(view, op)
+    if found is None or found[0].dropna(how="all").empty:
         return None
-    fig, ax = _axes(f"GPU speedup vs size: {machine}", "speedup (x)")
-    drawn = [_line(ax, table[c], c.removesuffix(" (x)")) for c in table.columns if c.endswith("(x)")]
-    ax.axhline(1.0, color="black", linewidth=0.8, label="break-even")
-    _l2_line(ax, run)
-    return _finish(fig, ax, any(drawn))
+    table, derived = found
+    # fixed margins: constrained layout measures every tick label and was most of the report's time
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [3, 2]})
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.12, top=0.93, wspace=0.18)
+    for impl in table.columns:
+        series = table[impl].dropna()
+        if series.empty:
+            continue
+        ours = impl == op.ours
+        left.plot(series.index.astype(float), series.to_numpy(dtype=float), marker="o",
+                  linewidth=2.6 if ours else 1.3, label=t.impl_label(op, impl), zorder=3 if ours else 2)
+    ceiling = view.ceiling
+    if ceiling is not None:
+        left.axhline(ceiling.gbs, color="black", linestyle="--",
+                     label=f"ceiling {ceiling.gbs:,.0f} GB/s ({ceiling.source})")
+    if view.peak_gbs == view.peak_gbs:
+        left.axhline(view.peak_gbs, color="C3", linestyle="--", label=f"theoretical peak {view.peak_gbs:,.0f} GB/s")
+    reference = babelstream_reference(view.gpu)
+    if reference is not None:
+        model, gbs = reference
+        left.axhline(gbs, color="C4", linestyle="-.", label=f"{BABELSTREAM_SOURCE}, {model}: {gbs:,.0f} GB/s")
+    _l2(left, view, op)
+    left.set_ylim(bottom=0)  # linear: the large sizes, where the ceiling lines are, are what matters
+    _size_axis(left, "n (elements)")
+    left.set_ylabel(t.bandwidth_header(derived))
+    left.set_title(f"{op.name} bandwidth vs size: {view.name}")
+    left.legend(fontsize="x-small", loc="lower right")  # empty on a linear axis: big n sit high
+
+    drawn = False
+    if op.ours in table:
+        for peer in (p for p in cat.PEERS if p in table):
+            ratio = (table[op.ours] / table[peer]).dropna()
+            if not ratio.empty:
+                right.plot(ratio.index.astype(float), ratio.to_numpy(dtype=float), marker="o", label=f"vs {peer}")
+                drawn = True
+    right.axhline(1.0, color="black", linewidth=0.8)
+    _l2(right, view, op)
+    _size_axis(right, "n (elements)")
+    right.set_ylabel(f"ours ({op.ours}) GB/s / peer GB/s (x)")
+    right.set_title("ours vs CuPy and PyTorch (above 1: ours faster)")
+    if drawn:
+        right.legend(fontsize="x-small")
+    else:
+        right.text(0.5, 0.5, "no peer measured", transform=right.transAxes, ha="center")
+    return fig
 
 
-def launch_costs(run: pd.DataFrame, machine: str) -> Figure | None:
-    table = t.launch_costs(run)
-    if table is None:
+def launch_costs(table: pd.DataFrame, machine: str) -> Figure | None:
+    """Grouped bars: one group per argument count, one bar per launch path (the launch table)."""
+    columns = [c for c in table.columns if c.endswith("(us)")]
+    data = table.set_index("launch")[columns].T
+    if data.dropna(how="all").empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
-    table.set_axis(table.index.astype(str)).plot.bar(ax=ax, logy=True, rot=0)
-    ax.set_title(f"Launch cost by kernel argument count: {machine}")
+    data.index = [c.removesuffix(" (us)") for c in columns]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig.subplots_adjust(left=0.08, right=0.78, bottom=0.13, top=0.92)
+    data.plot.bar(ax=ax, logy=True, rot=0, width=0.85)
+    ax.set_title(f"Host time per launch by path and argument count: {machine}")
     ax.set_xlabel("kernel arguments")
     ax.set_ylabel("time per launch (us)")
     ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
-
-
-def _finish(fig: Figure, ax: plt.Axes, drawn: bool) -> Figure | None:
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: lines fill the axes
-    return fig
-
-
-FIGURES = {
-    "time_vs_size": time_vs_size,
-    "bandwidth_vs_size": bandwidth_vs_size,
-    "speedup_vs_size": speedup_vs_size,
-    "launch_costs": launch_costs,
-}

@@ -1,208 +1,468 @@
-"""Report tables: pandas frames computed from the tidy results frame (gpukernels.results).
+"""Report tables, built from the catalogue and one ``MachineView`` (gpukernels.report.data).
 
-``run`` below means the rows of one machine at one commit. Every table carries its unit in
-its column headers (us, GB/s, x, %); a function returns None when its benchmarks are absent
-from the run, so a section can say so instead of failing. Sizes ``n`` are element counts.
+Each function returns a ``Table`` (a frame whose columns are the headers, units in parentheses,
+and a caption naming the families, the commit and the timing method behind every number) or
+None where its families were not run. No benchmark id is written here: ids, params, byte and
+flop counts, timing descriptions come from ``gpukernels.catalogue``.
+
+Every quantity appears in one table only: device time and GB/s per implementation in the op
+tables, host baselines in their own table, ratios against the peers in the peers table, copy
+bandwidth in the copies table, launch costs in the launch table.
 """
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 import pandas as pd
 
-US = 1e6  # seconds -> microseconds
-VECTOR_ADD_BYTES = 12  # f32 vector add: read a, read b, write b
+from .. import catalogue as cat
+from .data import (  # noqa: F401  (ReportError and size_label are re-exported for the CLI and tests)
+    GIGA, OK, US, MachineView, ReportError, Selection, Size, param_text, run_dates, size_label, when,
+)
 
-DEVICE_TIME = "vector_add.VectorAdd.track_device_time"
-BANDWIDTH = "vector_add.VectorAdd.track_bandwidth"
-BLOCK = "vector_add.VectorAddBlock.track_device_time"
-MODES = "vector_add.VectorAddModes.track_device_time"
-VARIANTS = "vector_add.VectorAddVariants.track_bandwidth"
-SEED_AUDIT = "vector_add.SeedAudit.track_seconds"
-NUMPY = "baselines.NumpyAdd.time_add"
-CPU_PARALLEL = "baselines.CpuParallelAdd.time_add"
-END_TO_END = "end_to_end.EndToEnd.time_roundtrip"
-LAUNCH_COST = "launches.LaunchCost.track_"
-SEED_GRIDS = "launches.SeedGrids.track_launch_and_sync"
-TRANSFERS = "transfers.Transfers.track_bandwidth"
-LIMIT_TRACKS = {"grid": "probes.GridLimits.track_max_grid", "block": "probes.BlockLimits.track_max_block"}
-PROBE_TRACKS = "probes."
-
-SEED_N = 2**20
-SEED_METHODS = {
-    "seed_async_wall": "the seed's timing: wall clock around an async launch, no sync (the enqueue)",
-    "synced_wall": "wall clock around launch + device sync (what a Python caller waits)",
-    "graph_device": "device time per kernel from CUDA-graph replay (the kernel itself)",
-    "end_to_end": "host arrays in and out: copies + kernel + copy back",
-}
-HEADLINE_SIZES = (2**20, 2**28)
+NOT_RECORDED = "not recorded"
+E2E = "end_to_end"  # the catalogue role of the end-to-end family, also a seed-audit method
 
 
-class ReportError(Exception):
-    """The selection asked for (machine, commit) is not in the results."""
+@dataclass
+class Table:
+    frame: pd.DataFrame  # columns are the headers; the index is not shown
+    caption: str
 
 
-def size_label(n: int) -> str:
-    """2^k for powers of two, the plain number otherwise."""
-    n = int(n)
-    return f"2^{n.bit_length() - 1}" if n > 0 and n & (n - 1) == 0 else str(n)
+# --- catalogue look-ups ------------------------------------------------------------------------
+
+def op_family(op: cat.Op, role: str) -> cat.Family | None:
+    """The family of ``op`` with ``role`` ('kernel', 'baseline', 'variants', ...)."""
+    return next((f for f in cat.FAMILIES if f.op == op.name and f.role == role), None)
 
 
-def select_runs(frame: pd.DataFrame, machine: str | None = None, commit: str | None = None) -> pd.DataFrame:
-    """Rows of one commit per machine: the given one (full hash or prefix), else the latest by date.
-
-    Where a commit was run in several asv environments, the first environment name is used so
-    that every table has one value per parameter set.
-    """
-    if machine is not None:
-        if machine not in set(frame.machine):
-            raise ReportError(f"no results for machine {machine!r}; have {sorted(set(frame.machine))}")
-        frame = frame[frame.machine == machine]
-    if commit is not None:
-        frame = frame[frame.commit.str.startswith(commit)]
-        if frame.empty:
-            raise ReportError(f"no results for commit {commit!r}")
-        if frame.commit.nunique() > 1:
-            raise ReportError(f"commit prefix {commit!r} is ambiguous: {sorted(set(frame.commit))}")
-    chosen = frame.sort_values(["date", "commit", "env_name"], ascending=[False, True, True]).drop_duplicates("machine")
-    keys = ["machine", "commit", "env_name"]
-    return frame.merge(chosen[keys], on=keys)
+def role_families(role: str) -> tuple[cat.Family, ...]:
+    return cat.families(role=role)
 
 
-def values(run: pd.DataFrame, benchmark: str, by: str, column: str = "median", **where) -> pd.Series:
-    """One benchmark's ``column`` indexed by parameter ``by``, other parameters fixed by ``where``."""
-    rows = run[run.benchmark == benchmark]
-    for name, value in where.items():
-        if f"p_{name}" in rows:
-            rows = rows[rows[f"p_{name}"] == value]
-    if rows.empty:
-        return pd.Series(dtype=float, name=column)
-    return rows.set_index(f"p_{by}")[column].rename_axis(by).sort_index()
+def timing_text(key: str) -> str:
+    return f"{key}: {cat.TIMING_METHODS.get(key, 'not described in the catalogue')}"
 
 
-def device_time(run: pd.DataFrame) -> pd.Series:
-    """Vector add kernel device time (s) per n on device 0."""
-    return values(run, DEVICE_TIME, "n", device=0)
+def source(view: MachineView, *fams: cat.Family) -> str:
+    """'kernels.X at commit abcdef12 (date)' for each family that was run."""
+    parts = []
+    for fam in fams:
+        pick = view.pick(fam)
+        if pick is not None:
+            parts.append(f"{fam.cls_id} at {pick.label}")
+    return "; ".join(parts)
 
 
-def copy_ceiling(run: pd.DataFrame) -> float:
-    """Measured D2D copy bandwidth (GB/s): the best of transfers kind='d2d' over sizes."""
-    return values(run, TRANSFERS, "nbytes", column="value", kind="d2d").max()
+def impl_label(op: cat.Op, impl: str) -> str:
+    return f"{impl} (ours)" if impl == op.ours else impl
 
 
-def machine_field(run: pd.DataFrame, name: str) -> float | str:
-    return run[name].iloc[0] if len(run) else math.nan
+def l2_limit(view: MachineView, op: cat.Op) -> float:
+    """Largest n whose working set (bytes per element x n) fits in L2."""
+    return view.l2_bytes / op.bytes_per_element
 
 
-def l2_boundary(run: pd.DataFrame) -> float:
-    """Largest n whose vector-add working set (12 n bytes) fits in L2."""
-    return float(machine_field(run, "l2_bytes")) / VECTOR_ADD_BYTES
+def fits_l2(view: MachineView, op: cat.Op, n: int) -> bool | float:
+    limit = l2_limit(view, op)
+    return n <= limit if limit == limit else math.nan
 
 
-def _labelled(table: pd.DataFrame) -> pd.DataFrame:
-    return table.rename(index=size_label)
+def l2_sentence(view: MachineView, op: cat.Op) -> str:
+    limit = l2_limit(view, op)
+    if limit != limit:
+        return "L2 size unknown (machine.json has no l2_bytes)."
+    inside = [n for n in op.sizes if n <= limit]
+    last = f"sizes up to n = {size_label(max(inside))} fit" if inside else "no size fits"
+    return (f"L2 boundary: n = {limit:,.0f} ({op.bytes_per_element} bytes per element x n = "
+            f"{view.l2_bytes / 1e6:.1f} MB of L2); {last} and measure the cache rather than memory.")
 
 
-def machines(selected: pd.DataFrame) -> pd.DataFrame:
-    rows = {}
-    for name, run in selected.groupby("machine"):
-        rows[name] = {
-            "GPU": machine_field(run, "gpu"),
-            "GPUs": machine_field(run, "gpu_count"),
-            "CC": machine_field(run, "compute_capability"),
-            "driver": machine_field(run, "driver"),
-            "CUDA runtime": machine_field(run, "cuda_runtime"),
-            "numba-cuda": machine_field(run, "numba_cuda"),
-            "L2 (MB)": float(machine_field(run, "l2_bytes")) / 1e6,
-            "theoretical peak (GB/s)": float(machine_field(run, "memory_bandwidth_gbs")),
-            "measured D2D copy (GB/s)": copy_ceiling(run),
-            "commit": machine_field(run, "commit_short"),
-            "date": machine_field(run, "date").strftime("%Y-%m-%d"),
+def throttle_text(value: float, status: str) -> str:
+    if status != OK:
+        return "-"
+    if value is None or value != value:
+        return NOT_RECORDED
+    return f"yes ({value:.0f})" if value > 0 else "no"
+
+
+def _col(wide: pd.DataFrame, method: str) -> pd.Series:
+    return wide[method] if method in wide else pd.Series(math.nan, index=wide.index)
+
+
+def missing_sentence(wide: pd.DataFrame, by: str, size: str) -> str | None:
+    """'torch: skipped at every size; seed: failed at n=2^28' for parameter sets without a value."""
+    bad = wide[wide.status != OK]
+    if bad.empty:
+        return None
+    parts = []
+    for key, rows in bad.groupby(by, sort=False):
+        total = int((wide[by] == key).values.nonzero()[0].size)
+        for status, group in rows.groupby("status", sort=False):
+            where = ("every size" if len(group) == total
+                     else ", ".join(f"{size}={param_text(v)}" for v in group[size]))
+            parts.append(f"{key}: {status} at {where}")
+    return ("Parameter sets without a value: " + "; ".join(parts) + " (skipped = asv NaN, e.g. a peer library "
+            "absent or a size too large for the device; failed = asv null; invalid = not a measurement).")
+
+
+# --- machines and ceilings ---------------------------------------------------------------------
+
+def machines(sel: Selection) -> Table:
+    rows = []
+    for name, view in sel.machines.items():
+        info = view.info
+        card = _card(view)
+        rows.append({
+            "machine": name,
+            "GPU": info.get("gpu"),
+            "GPUs (count)": _int(info.get("gpu_count")),
+            "compute capability": info.get("compute_capability"),
+            "driver (version)": info.get("driver"),
+            "CUDA runtime (version)": info.get("cuda_runtime"),
+            "numba-cuda (version)": info.get("numba_cuda"),
+            "L2 (MB)": view.l2_bytes / 1e6,
+            "theoretical peak (GB/s)": view.peak_gbs,
+            "default SM clock (MHz)": _number(info.get("sm_clock_default_mhz")),
+            "card (UUID prefix, hex)": card,
+        })
+    fam = next(iter(role_families("card")), None)
+    caption = ("From each machine's machine.json; theoretical peak = 2 x memory clock x bus width / 8."
+               + (f" Card: {fam.cls_id} ({fam.what})." if fam else ""))
+    return Table(pd.DataFrame(rows), caption)
+
+
+def _card(view: MachineView) -> str:
+    for fam in role_families("card"):
+        wide = view.wide(fam)
+        if wide is not None:
+            value = wide[fam.metrics[0].method].iloc[0]
+            if value == value:
+                return f"{int(value):012x}"
+    return "-"
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _int(value: object) -> int | float:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def ceilings(sel: Selection) -> Table | None:
+    rows = []
+    for name, view in sel.machines.items():
+        found = view.ceiling
+        if found is None:
+            continue
+        rows.append({
+            "machine": name,
+            "bandwidth ceiling (GB/s)": found.gbs,
+            "measured by": found.source,
+            "of theoretical peak (%)": 100 * found.gbs / view.peak_gbs,
+            "run": found.pick.label,
+        })
+    if not rows:
+        return None
+    kinds = ", ".join(k for k in cat.COPY_KINDS if k.startswith("d2d"))
+    return Table(pd.DataFrame(rows), (
+        f"The report's bandwidth ceiling per machine: the best of the device-to-device copies ({kinds}) and "
+        "every kernels.* family's bandwidth (ours and the peers) at sizes beyond L2, in the runs shown. "
+        "No bandwidth beyond L2 exceeds it, by construction. Medians of asv's samples; timing: "
+        + "; ".join(f"{f.cls_id} {timing_text(f.timing)}" for f in role_families("copy"))
+        + "; kernels.* " + ", ".join(timing_text(k) for k in dict.fromkeys(
+            f.timing for f in cat.FAMILIES if f.area == "kernels")) + "."))
+
+
+# --- per op ------------------------------------------------------------------------------------
+
+def op_bandwidth(view: MachineView, op: cat.Op) -> tuple[pd.DataFrame, bool] | None:
+    """GB/s per n (rows) and GPU implementation (columns), and whether derived from device time."""
+    fam = op_family(op, "kernel")
+    found = view.bandwidth(fam) if fam else None
+    if found is None:
+        return None
+    gbs, derived = found
+    wide = view.wide(fam).assign(_gbs=gbs.to_numpy())
+    table = wide.pivot_table(index="n", columns="impl", values="_gbs", aggfunc="first", dropna=False)
+    impls = [i for i in op.gpu if i in table.columns] + [i for i in table.columns if i not in op.gpu]
+    return table.reindex(columns=impls).sort_index(), derived
+
+
+def bandwidth_header(derived: bool) -> str:
+    return "bandwidth (GB/s, derived: bytes / median device time)" if derived else "bandwidth (GB/s)"
+
+
+def op_table(view: MachineView, op: cat.Op) -> Table | None:
+    fam, base_fam = op_family(op, "kernel"), op_family(op, "baseline")
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    gbs, derived = view.bandwidth(fam)
+    seconds = _col(wide, cat.DEVICE_TIME.method)
+    base = view.wide(base_fam) if base_fam else None
+    host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
+    ceiling = view.ceiling.gbs if view.ceiling else math.nan
+    throttle = _col(wide, cat.THROTTLE.method)
+    rows = []
+    for i, r in wide.iterrows():
+        if r.status == "skipped" and seconds[i] != seconds[i]:
+            continue  # said once in the sentence under the table
+        row = {
+            "n (elements)": Size(r.n),
+            "impl": impl_label(op, r.impl),
+            "device time (us)": seconds[i] * US,
+            bandwidth_header(derived): gbs[i],
+            "compute (GFLOP/s)": op.flops_per_element * r.n / seconds[i] / GIGA,
+            "of ceiling (%)": 100 * gbs[i] / ceiling,
+            "fits in L2": fits_l2(view, op, r.n),
+            "throttled (NVML flags)": throttle_text(throttle[i], r.status),
         }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("machine")
-
-
-def seed_audit(run: pd.DataFrame) -> pd.DataFrame | None:
-    seconds = values(run, SEED_AUDIT, "method")
-    if seconds.empty:
+        for cpu in op.cpu:
+            row[f"speedup vs {cpu} (x)"] = host.get((cpu, r.n), math.nan) / seconds[i]
+        row["_order"] = (r.n, op.gpu.index(r.impl) if r.impl in op.gpu else len(op.gpu))
+        rows.append(row)
+    if not rows:
         return None
-    seconds = seconds.reindex([*(m for m in SEED_METHODS if m in seconds.index),
-                               *(m for m in seconds.index if m not in SEED_METHODS)])
-    numpy = values(run, NUMPY, "n").get(SEED_N, math.nan)
-    table = pd.DataFrame({
-        "what it measures": [SEED_METHODS.get(m, "") for m in seconds.index],
+    frame = pd.DataFrame(rows).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    host_source = (f"{source(view, base_fam)}, timing {timing_text(base_fam.timing)}"
+                   if base_fam and view.pick(base_fam) else "not run")
+    caption = (
+        f"{op.name} ({op.what}). Device time: {source(view, fam)}, timing {timing_text(fam.timing)}. "
+        f"Bandwidth = {op.bytes_per_element} bytes per element x n / time and GFLOP/s = "
+        f"{op.flops_per_element} flop per element x n / time, from the same samples; % of the machine's "
+        f"ceiling (Machines and GPUs). Speedup = host baseline time / device time (kernel only; host: "
+        f"{host_source}). Throttled: NVML readings with a slowdown reason or SM clock below 75% of default "
+        f"during the samples (0 = no). {l2_sentence(view, op)}"
+    )
+    return Table(frame, caption)
+
+
+def op_missing(view: MachineView, op: cat.Op) -> str | None:
+    fam = op_family(op, "kernel")
+    wide = view.wide(fam) if fam else None
+    return None if wide is None else missing_sentence(wide, "impl", "n")
+
+
+def baselines(view: MachineView, op: cat.Op) -> Table | None:
+    fam = op_family(op, "baseline")
+    wide = view.wide(fam) if fam else None
+    if wide is None:
+        return None
+    table = wide.pivot_table(index="n", columns="impl", values=cat.WALL.method, aggfunc="first", dropna=False)
+    impls = [i for i in op.cpu if i in table.columns] + [i for i in table.columns if i not in op.cpu]
+    table = table.reindex(columns=impls).sort_index() * US
+    frame = pd.DataFrame({"n (elements)": [Size(n) for n in table.index]})
+    for impl in impls:
+        frame[f"{impl} (us)"] = table[impl].to_numpy()
+    return Table(frame, f"{op.name} host baselines: {source(view, fam)}, timing {timing_text(fam.timing)}.")
+
+
+def peers(view: MachineView, op: cat.Op) -> Table | None:
+    """Our best implementation against each peer library: ratio of GB/s per size, and the fastest."""
+    found = op_bandwidth(view, op)
+    present = [p for p in cat.PEERS if p in op.gpu]
+    if found is None or op.ours not in found[0] or not present:
+        return None
+    table, _ = found
+    contenders = [op.ours, *present]
+    rows = []
+    for n, row in table.iterrows():
+        record = {"n (elements)": Size(n)}
+        for peer in present:
+            record[f"ours vs {peer} (x)"] = row.get(op.ours, math.nan) / row.get(peer, math.nan)
+        measured = {c: row.get(c, math.nan) for c in contenders if row.get(c, math.nan) == row.get(c, math.nan)}
+        record["fastest"] = impl_label(op, max(measured, key=measured.get)) if len(measured) > 1 else "-"
+        rows.append(record)
+    fam = op_family(op, "kernel")
+    return Table(pd.DataFrame(rows), (
+        f"{op.name}: our best Numba kernel ({op.ours}) against {', '.join(present)}: ratio = our GB/s / the "
+        f"peer's GB/s at each size (above 1: ours is faster); fastest of the three. {source(view, fam)}, "
+        f"timing {timing_text(fam.timing)}. {l2_sentence(view, op)}"))
+
+
+def peer_sentences(view: MachineView, op: cat.Op) -> list[str]:
+    """The headline answer per op: does our Numba kernel keep up with CuPy and PyTorch?"""
+    found = op_bandwidth(view, op)
+    if found is None or op.ours not in found[0]:
+        return []
+    table, _ = found
+    limit = l2_limit(view, op)
+    out = []
+    for peer in (p for p in cat.PEERS if p in op.gpu):
+        ratio = (table[op.ours] / table[peer]) if peer in table else pd.Series(dtype=float)
+        ratio = ratio.dropna()
+        if ratio.empty:
+            out.append(f"{op.name}: {peer} was not measured on this machine (skipped).")
+            continue
+        parts = []
+        groups = ((("beyond L2", ratio[ratio.index > limit]), ("in L2", ratio[ratio.index <= limit]))
+                  if limit == limit else (("at the sizes measured (L2 size unknown)", ratio),))
+        for label, part in groups:
+            if part.empty:
+                continue
+            wins = int((part > 1).values.nonzero()[0].size)
+            low, high = part.min(), part.max()
+            span = f"{low:.3g}x" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}x to {high:.3g}x"
+            parts.append(f"{label} (n = {size_label(part.index.min())} to {size_label(part.index.max())}) "
+                         f"ours runs at {span} {peer}'s bandwidth and is faster at {wins} of {len(part)} sizes")
+        out.append(f"{op.name}, {op.ours} vs {peer}: " + "; ".join(parts) + ".")
+    return out
+
+
+# --- vector-add specifics (by role) ----------------------------------------------------------
+
+def variants(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    gbs, derived = view.bandwidth(fam)
+    op = cat.OPS[fam.op]
+    wide = wide.assign(_gbs=gbs.to_numpy())
+    names = list(dict.fromkeys(wide.variant))
+    sizes = list(dict.fromkeys(wide.n))
+    frame = pd.DataFrame({"variant": names, "what it does": [op.what_impl.get(v, "-") for v in names]})
+    unit = "GB/s, derived" if derived else "GB/s"
+    for n in sizes:
+        at = wide[wide.n == n].set_index("variant")._gbs
+        frame[f"n = {size_label(n)} ({unit})"] = [at.get(v, math.nan) for v in names]
+    sentences = []
+    for n in sizes:
+        at = wide[wide.n == n].set_index("variant")._gbs.dropna()
+        if at.empty:
+            continue
+        best = at.idxmax()
+        why = op.what_impl.get(best)
+        sentences.append(f"At n = {size_label(n)} the fastest variant is {best}"
+                         + (f": {why}." if why else " (the catalogue has no description of it)."))
+    caption = (f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; bandwidth = "
+               f"{op.bytes_per_element} bytes per element x n / device time. {l2_sentence(view, op)}")
+    return Table(frame, caption), sentences
+
+
+def block_sizes(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    seconds = _col(wide, cat.DEVICE_TIME.method) * US
+    wide = wide.assign(_us=seconds.to_numpy())
+    sizes = list(dict.fromkeys(wide.n))
+    blocks = list(dict.fromkeys(wide.block))
+    frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
+    for b in blocks:
+        at = wide[wide.block == b].set_index("n")._us
+        frame[f"block {b} (us)"] = [at.get(n, math.nan) for n in sizes]
+    sentences = []
+    for n in sizes:
+        at = wide[wide.n == n].set_index("block")._us.dropna()
+        if len(at) > 1:
+            sentences.append(f"n = {size_label(n)}: fastest at block {at.idxmin()}, "
+                             f"block {at.idxmax()} takes {at.max() / at.min():.3g}x as long.")
+    return Table(frame, f"{fam.what}: device time. {source(view, fam)}, timing {timing_text(fam.timing)}."), sentences
+
+
+def timing_modes(view: MachineView, fam: cat.Family) -> Table | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    wide = wide.assign(_us=_col(wide, cat.DEVICE_TIME.method).to_numpy() * US)
+    modes = list(dict.fromkeys(wide["mode"]))
+    sizes = list(dict.fromkeys(wide.n))
+    frame = pd.DataFrame({"timing method": modes,
+                          "what it measures": [cat.TIMING_METHODS.get(m, "-") for m in modes]})
+    for n in sizes:
+        at = wide[wide.n == n].set_index("mode")._us
+        frame[f"n = {size_label(n)} (us)"] = [at.get(m, math.nan) for m in modes]
+    return Table(frame, (f"{fam.what}: time per launch. {source(view, fam)}; every number in a row was produced "
+                         "by that row's timing method (described beside it)."))
+
+
+def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    op = cat.OPS[fam.op]
+    base_fam = op_family(op, "baseline")
+    base = view.wide(base_fam) if base_fam else None
+    host_impl = op.cpu[0]
+    host = math.nan
+    if base is not None:
+        at = base[(base.impl == host_impl) & (base.n == cat.SEED_N)]
+        host = at[cat.WALL.method].iloc[0] if len(at) else math.nan
+    seconds = _col(wide, cat.WALL.method)
+    frame = pd.DataFrame({
+        "method": wide.method,
+        "timing": [cat.SEED_METHODS.get(m, "-") for m in wide.method],
+        "what it measures": [cat.TIMING_METHODS.get(cat.SEED_METHODS.get(m, ""), "-") for m in wide.method],
         "time (us)": seconds * US,
-        "claimed speedup vs NumPy (x)": numpy / seconds,
+        f"claimed speedup vs {host_impl} (x)": host / seconds,
     })
-    table.loc["NumPy np.add"] = ["host baseline at n=2^20", numpy * US, 1.0 if numpy == numpy else math.nan]
-    return table
+    caption = (f"{fam.what}: {source(view, fam)}. Claimed speedup = {host_impl} time at n = "
+               f"{size_label(cat.SEED_N)} ({source(view, base_fam) if base_fam else 'absent'}, timing "
+               f"{timing_text(base_fam.timing if base_fam else 'wall')}) / the row's time.")
+    sentences = []
+    by = dict(zip(wide.method, seconds))
+    if E2E in by:
+        e2e_fam = next(iter(role_families(E2E)), None)
+        text = (f"The seed audit's {E2E} row runs the tutorial's kernel at block {cat.SEED_BLOCK} on "
+                f"n = {size_label(cat.SEED_N)}; the end-to-end table below runs our best kernel "
+                f"({op.ours}: {op.what_impl.get(op.ours, '-')})")
+        e2e = view.wide(e2e_fam) if e2e_fam else None
+        if e2e is not None:
+            at = e2e[e2e.n == cat.SEED_N].set_index("memory")[cat.WALL.method].dropna()
+            if len(at):
+                memory, table_time = at.index[0], at.iloc[0]
+                ratio = by[E2E] / table_time
+                text += (f" and is a separate measurement ({e2e_fam.cls_id} at {view.pick(e2e_fam).label}). "
+                         f"At n = {size_label(cat.SEED_N)} the seed's round trip takes {ratio:.3g}x the "
+                         f"table's {memory} one")
+                if ratio < 1:
+                    text += (": the kernel is a small part of either round trip (copies dominate), so a "
+                             "round trip with the slower kernel can come out faster from run-to-run "
+                             "variation of host copies and allocation; it is not evidence that block "
+                             f"{cat.SEED_BLOCK} is faster")
+        sentences.append(text + ".")
+    return Table(frame, caption), sentences
 
 
-def vector_add_sizes(run: pd.DataFrame) -> pd.DataFrame | None:
-    seconds = device_time(run)
-    if seconds.empty:
+def end_to_end(view: MachineView, fam: cat.Family) -> tuple[Table, Table] | None:
+    wide = view.wide(fam)
+    if wide is None:
         return None
-    bandwidth = values(run, BANDWIDTH, "n", device=0).reindex(seconds.index)
-    table = pd.DataFrame({
-        "device time (us)": seconds * US,
-        "bandwidth (GB/s)": bandwidth,
-        "of copy ceiling (%)": 100 * bandwidth / copy_ceiling(run),
-        "of theoretical peak (%)": 100 * bandwidth / float(machine_field(run, "memory_bandwidth_gbs")),
-        "fits in L2": [n <= l2_boundary(run) if l2_boundary(run) == l2_boundary(run) else math.nan
-                       for n in seconds.index],
-    })
-    return _labelled(table)
-
-
-def _pivot(run: pd.DataFrame, benchmark: str, index: str, columns: str, scale: float, unit: str) -> pd.DataFrame | None:
-    rows = run[run.benchmark == benchmark]
-    if rows.empty:
-        return None
-    table = rows.pivot_table(index=f"p_{index}", columns=f"p_{columns}", values="median", aggfunc="first", dropna=False) * scale
-    table = table.rename_axis(index=index, columns=None)
-    return table.rename(columns=lambda c: f"{columns} {c} ({unit})")
-
-
-def block_effect(run: pd.DataFrame) -> pd.DataFrame | None:
-    table = _pivot(run, BLOCK, "n", "block", US, "us")
-    return None if table is None else _labelled(table)
-
-
-def timing_modes(run: pd.DataFrame) -> pd.DataFrame | None:
-    table = _pivot(run, MODES, "n", "mode", US, "us")
-    return None if table is None else _labelled(table)
-
-
-def variants(run: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series] | None:
-    """Bandwidth per variant and size, and the best variant per size."""
-    rows = run[run.benchmark == VARIANTS]
-    if rows.empty:
-        return None
-    wide = rows.pivot_table(index="p_variant", columns="p_n", values="median", aggfunc="first", dropna=False)
-    best = wide.dropna(how="all", axis=1).idxmax().rename(index=size_label).rename("best variant")
-    table = wide.rename_axis(index="variant", columns=None).rename(columns=lambda n: f"n {size_label(n)} (GB/s)")
-    return table, best
-
-
-def speedups(run: pd.DataFrame) -> pd.DataFrame | None:
-    """Times per n and speedups (baseline time / GPU time) of the kernel and of the round trip."""
-    gpu = device_time(run)
-    numpy = values(run, NUMPY, "n")
-    cpu = values(run, CPU_PARALLEL, "n")
-    if gpu.empty or (numpy.empty and cpu.empty):
-        return None
-    times = pd.DataFrame({
-        "GPU kernel": gpu,
-        "NumPy": numpy,
-        "CPU parallel": cpu,
-        "end-to-end pageable": values(run, END_TO_END, "n", memory="pageable"),
-        "end-to-end pinned": values(run, END_TO_END, "n", memory="pinned"),
-    }).sort_index()
-    table = (times * US).rename(columns=lambda c: f"{c} (us)")
-    for baseline in ("NumPy", "CPU parallel"):
-        for gpu_time in ("GPU kernel", "end-to-end pageable", "end-to-end pinned"):
-            table[f"{gpu_time} vs {baseline} (x)"] = times[baseline] / times[gpu_time]
-    return table
+    op = cat.OPS[fam.op]
+    base_fam = op_family(op, "baseline")
+    base = view.wide(base_fam) if base_fam else None
+    host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
+    memories = list(dict.fromkeys(wide.memory))
+    sizes = list(dict.fromkeys(wide.n))
+    times = {m: wide[wide.memory == m].set_index("n")[cat.WALL.method] for m in memories}
+    frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
+    for m in memories:
+        frame[f"{m} round trip (us)"] = [times[m].get(n, math.nan) * US for n in sizes]
+    crossings = []
+    for cpu in op.cpu:
+        for m in memories:
+            ratio = pd.Series([host.get((cpu, n), math.nan) / times[m].get(n, math.nan) for n in sizes],
+                              index=sizes)
+            frame[f"{m} vs {cpu} (x)"] = ratio.to_numpy()
+            start = crossover(ratio)
+            crossings.append({"comparison": f"{m} round trip vs {cpu}",
+                              "GPU at least as fast from n (elements)": Size(start) if start else "never"})
+    caption = (f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; speedup = host baseline time "
+               f"({source(view, base_fam) if base_fam else 'absent'}) / round-trip time.")
+    return Table(frame, caption), Table(pd.DataFrame(crossings), (
+        "Crossover: the smallest size from which the round trip stays at least as fast as the host "
+        "through the largest size measured ('never' if it does not)."))
 
 
 def crossover(speedup: pd.Series) -> int | None:
@@ -215,134 +475,325 @@ def crossover(speedup: pd.Series) -> int | None:
     return start
 
 
-def crossovers(speedup_table: pd.DataFrame) -> pd.DataFrame:
-    ratios = [c for c in speedup_table.columns if c.endswith("(x)")]
-    found = {c.removesuffix(" (x)"): crossover(speedup_table[c]) for c in ratios}
-    return pd.DataFrame(
-        {"GPU wins from n": [size_label(n) if n is not None else "never" for n in found.values()]},
-        index=pd.Index(found, name="comparison"),
-    )
+# --- launches, copies, compile ---------------------------------------------------------------
 
-
-def launch_costs(run: pd.DataFrame) -> pd.DataFrame | None:
-    rows = run[run.benchmark.str.startswith(LAUNCH_COST)]
-    if rows.empty:
+def launches(view: MachineView) -> Table | None:
+    enqueue = next(iter(role_families("launch")), None)
+    sync = next(iter(role_families("launch_sync")), None)
+    wide = view.wide(enqueue) if enqueue else None
+    rt = view.wide(sync) if sync else None
+    if wide is None and rt is None:
         return None
-    table = rows.pivot_table(index="p_nargs", columns="method", values="median", aggfunc="first") * US
-    return table.rename_axis(index="nargs", columns=None).rename(
-        columns=lambda m: f"{m.removeprefix('track_').replace('_', ' ')} (us)"
-    )
+    nargs = list(dict.fromkeys([*(wide.nargs if wide is not None else []), *(rt.nargs if rt is not None else [])]))
+    rows = []
+    if wide is not None:
+        for path in dict.fromkeys(wide.path):
+            at = wide[wide.path == path].set_index("nargs")[cat.WALL.method]
+            rows.append({"launch": path, "what": cat.LAUNCH_PATHS.get(path, "-"),
+                         **{f"{a} args (us)": at.get(a, math.nan) * US for a in nargs}})
+    if rt is not None:
+        at = rt.set_index("nargs")[cat.WALL.method]
+        rows.append({"launch": "launch + sync", "what": sync.what,
+                     **{f"{a} args (us)": at.get(a, math.nan) * US for a in nargs}})
+    caption = "Host time per launch by kernel argument count. " + "; ".join(
+        f"{source(view, f)}, timing {timing_text(f.timing)}" for f in (enqueue, sync) if f and view.pick(f))
+    return Table(pd.DataFrame(rows), caption + ".")
 
 
-def seed_grids(run: pd.DataFrame) -> pd.DataFrame | None:
-    rows = run[run.benchmark == SEED_GRIDS]
-    if rows.empty:
+def seed_grids(view: MachineView) -> Table | None:
+    fam = next(iter(role_families("seed_grids")), None)
+    wide = view.wide(fam) if fam else None
+    if wide is None:
         return None
-    return pd.DataFrame(
-        {"launch + sync (us)": rows["median"].to_numpy() * US, "status": rows.status.to_numpy()},
-        index=pd.Index(rows.p_grid, name="grid"),
-    )
+    frame = pd.DataFrame({"grid": wide.grid, "launch + sync (us)": _col(wide, cat.WALL.method) * US,
+                          "status": wide.status})
+    return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}.")
 
 
-def limits(run: pd.DataFrame, probe: dict | None) -> pd.DataFrame | None:
-    """asv-measured grid/block limits next to the documented ones from the probe JSON."""
-    documented = {
-        row.get("what"): row.get("documented")
-        for row in _probe_data(probe, "launch_limits").get("rows", [])
-        if isinstance(row, dict)
+def compile_time(view: MachineView) -> Table | None:
+    fam = next(iter(role_families("compile")), None)
+    wide = view.wide(fam) if fam else None
+    if wide is None:
+        return None
+    frame = pd.DataFrame({"what": [fam.what], "time (s)": [wide[cat.WALL.method].iloc[0]],
+                          "status": [wide.status.iloc[0]]})
+    return Table(frame, f"{source(view, fam)}, timing {timing_text(fam.timing)}.")
+
+
+def copies(view: MachineView) -> Table | None:
+    fam = next(iter(role_families("copy")), None)
+    found = view.bandwidth(fam) if fam else None
+    if found is None:
+        return None
+    gbs, derived = found
+    wide = view.wide(fam).assign(_gbs=gbs.to_numpy())
+    kinds = list(dict.fromkeys(wide.kind))
+    sizes = list(dict.fromkeys(wide.nbytes))
+    frame = pd.DataFrame({"kind": kinds})
+    unit = "GB/s, derived" if derived else "GB/s"
+    for b in sizes:
+        at = wide[wide.nbytes == b].set_index("kind")._gbs
+        frame[f"{size_label(b)} bytes ({unit})"] = [at.get(k, math.nan) for k in kinds]
+    return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; GB/s from the "
+                        "device-time samples.")
+
+
+def throttle_note(view: MachineView, fam: cat.Family) -> str | None:
+    """Parameter sets of ``fam`` whose NVML readings were flagged (for pivot tables without a column)."""
+    wide = view.wide(fam)
+    if wide is None or cat.THROTTLE.method not in wide:
+        return None
+    flagged = wide[wide[cat.THROTTLE.method] > 0]
+    if flagged.empty:
+        return None
+    sets = ", ".join("(" + ", ".join(f"{p}={param_text(r[p])}" for p in fam.param_names) + ")"
+                     for _, r in flagged.iterrows())
+    return f"Throttled (NVML flags > 0) in {fam.cls_id}: {sets}."
+
+
+# --- probes: limits, checks, probe JSON --------------------------------------------------------
+
+# The probe JSON's entries the report shows; others (old files' launch costs, copy bandwidth, timing
+# modes) are asv's to measure now and are ignored here.
+PROBES_SHOWN = ("index_mapping", "launch_limits", "seed_claims", "device_selection")
+INDEX_HEADERS = {"thread": "thread (global id)", "threadIdx": "threadIdx (id)", "blockIdx": "blockIdx (id)",
+                 "blockDim": "blockDim (threads)", "gridDim": "gridDim (blocks)"}
+
+
+def _probe_rows(probe: dict | None, name: str) -> list[dict]:
+    entry = ((probe or {}).get("probes") or {}).get(name)
+    data = entry.get("data") if isinstance(entry, dict) else entry
+    rows = data.get("rows") if isinstance(data, dict) else data
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+
+
+def limits(view: MachineView, probe: dict | None) -> Table | None:
+    """Documented limits (probe JSON) against the ones asv measured, with the error strings past them."""
+    documented = {r.get("what"): r for r in _probe_rows(probe, "launch_limits")}
+    rows = []
+    for fam in role_families("limits"):
+        wide = view.wide(fam)
+        kind = fam.name.removesuffix("Limits").lower()
+        metric = fam.metrics[0]
+        for _, r in (wide.iterrows() if wide is not None else ()):
+            what = f"{kind} {r.dim}"
+            doc = documented.pop(what, {})
+            rows.append(_limit_row(what, metric.unit, doc, r[metric.method], fam.cls_id))
+    for what, doc in documented.items():
+        rows.append(_limit_row(str(what), "", doc, doc.get("measured", math.nan), "probe JSON"))
+    if not rows:
+        return None
+    fams = [f for f in role_families("limits") if view.pick(f)]
+    return Table(pd.DataFrame(rows), (
+        "Documented limits from the probe JSON (results/probes/<machine>.json); measured = the largest "
+        "launch that ran, one past it failed" + (f" ({source(view, *fams)})" if fams else "") +
+        "; the errors are what the driver and gpukernels say one past the limit."))
+
+
+def _limit_row(what: str, unit: str, doc: dict, measured: float, by: str) -> dict:
+    return {
+        "limit": f"{what} ({unit})" if unit else what,
+        "documented (count)": doc.get("documented", math.nan),
+        "measured (count)": measured,
+        "measured by": by,
+        "at the limit, the driver says": doc.get("launch_at_limit", "-"),
+        "past the limit, the driver says": doc.get("launch_past_limit", "-"),
+        "past the limit, gpukernels says": doc.get("our_error_past_limit", "-"),
     }
-    table = {}
-    for kind, benchmark in LIMIT_TRACKS.items():
-        for dim, measured in values(run, benchmark, "dim", column="value").items():
-            what = f"{kind} {dim}"
-            table[what] = {"documented": documented.get(what, math.nan), "measured": measured}
-    if not table:
-        return None
-    return pd.DataFrame.from_dict(table, orient="index").rename_axis("limit")
 
 
-def probe_tracks(run: pd.DataFrame) -> pd.DataFrame | None:
-    """The remaining probes.* tracks (coverage errors, device selection) as plain rows."""
-    rows = run[run.benchmark.str.startswith(PROBE_TRACKS) & ~run.benchmark.isin(LIMIT_TRACKS.values())]
-    if rows.empty:
-        return None
-    return pd.DataFrame({
-        "benchmark": rows.benchmark,
-        "params": rows.params.map(lambda p: ", ".join(f"{k}={v}" for k, v in p.items())),
-        "value": rows["value"],
-        "unit": rows.unit,
-        "status": rows.status,
-    }).set_index("benchmark")
-
-
-def _probe_data(probe: dict | None, name: str) -> dict:
-    entry = (probe or {}).get("probes", {}).get(name, {})
-    data = entry.get("data") if isinstance(entry, dict) else None
-    return data if isinstance(data, dict) else {}
-
-
-def probe_sections(probe: dict | None) -> list[tuple[str, str, pd.DataFrame | None]]:
-    """Each probe of a probe JSON as (name, note, table): a list of dict rows becomes a table."""
+def checks(view: MachineView) -> list[Table]:
     out = []
-    for name, entry in ((probe or {}).get("probes") or {}).items():
-        entry = entry if isinstance(entry, dict) else {"data": entry}
-        data = entry.get("data")
-        rows = data.get("rows") if isinstance(data, dict) else data
-        facts = {k: v for k, v in data.items() if k != "rows"} if isinstance(data, dict) else {}
-        note = "; ".join(
-            [f"{k}: {v}" for k, v in facts.items()]
-            + [f"measured: {entry.get('measured')}"] * ("measured" in entry)
-            + [str(entry["note"])] * bool(entry.get("note"))
-        )
-        is_rows = isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)
-        out.append((str(name), note, pd.DataFrame(rows) if is_rows else None))
+    for fam in role_families("checks"):
+        wide = view.wide(fam)
+        if wide is None:
+            continue
+        metric = fam.metrics[0]
+        frame = pd.DataFrame({name: wide[name].map(param_text) for name in fam.param_names})  # labels
+        legend = re.search(r"\((.*=.*)\)", metric.unit)  # "ok (1 = correct)": a legend, not a unit
+        frame[f"{metric.what} ({legend.group(1) if legend else metric.unit})"] = wide[metric.method]
+        frame["status"] = wide.status
+        out.append(Table(frame, f"{fam.what}. {source(view, fam)}."))
     return out
 
 
-def side_by_side(selected: pd.DataFrame) -> pd.DataFrame | None:
-    """Device time, bandwidth and bandwidth / own copy ceiling per n, one column per machine."""
-    if selected.machine.nunique() < 2:
+def index_table(probe: dict | None) -> Table | None:
+    rows = _probe_rows(probe, "index_mapping")
+    if not rows:
         return None
-    columns = {}
-    for name, run in selected.groupby("machine"):
-        bandwidth = values(run, BANDWIDTH, "n", device=0)
-        columns[f"{name} device time (us)"] = device_time(run) * US
-        columns[f"{name} bandwidth (GB/s)"] = bandwidth
-        columns[f"{name} of copy ceiling (%)"] = 100 * bandwidth / copy_ceiling(run)
-    table = pd.DataFrame(columns).sort_index()
-    return None if table.empty else _labelled(table.rename_axis("n"))
+    entry = probe["probes"]["index_mapping"]
+    launch = entry.get("data", {}).get("launch", "") if isinstance(entry, dict) else ""
+    frame = pd.DataFrame(rows).rename(columns=INDEX_HEADERS)
+    return Table(frame, f"Thread and block indices of the tutorial's launch gpu{launch} (probe JSON).")
 
 
-def history(frame: pd.DataFrame) -> pd.DataFrame | None:
-    """Headline figures per commit of one machine, in commit-date order."""
-    if frame.commit.nunique() < 2:
+def probe_errors(probe: dict | None) -> list[Table]:
+    """Error strings of the probe JSON other than the limits': the seed's launches, device selection."""
+    out = []
+    claims = _probe_rows(probe, "seed_claims")
+    if claims:
+        frame = pd.DataFrame([{k: v for k, v in r.items() if isinstance(v, str)} for r in claims])
+        out.append(Table(frame, "The tutorial's launches, checked by gpukernels and then by the driver (probe JSON)."))
+    selection = [r for r in _probe_rows(probe, "device_selection") if r.get("error")]
+    if selection:
+        frame = pd.DataFrame([{"device": str(r.get("device")), "error": r.get("error")} for r in selection])
+        out.append(Table(frame, "cuda.select_device errors (probe JSON)."))
+    return out
+
+
+def probe_failures(probe: dict | None) -> Table | None:
+    """Probes that raised on the GPU machine (the probe JSON's ``failed`` list)."""
+    failed = [f for f in (probe or {}).get("failed") or [] if isinstance(f, dict)]
+    if not failed:
         return None
+    frame = pd.DataFrame([{"probe": str(f.get("probe", "-")), "device": str(f.get("device", "-")),
+                           "error": str(f.get("error", "-"))} for f in failed])
+    return Table(frame, "Probes that failed on the GPU machine (probe JSON); the others still ran.")
+
+
+def probe_notes(probe: dict | None) -> list[str]:
+    """The notes of the probes the report shows (e.g. 'simulator: documented limits, not launched')."""
+    out = []
+    for name in PROBES_SHOWN:
+        entry = ((probe or {}).get("probes") or {}).get(name)
+        if isinstance(entry, dict) and entry.get("note"):
+            out.append(f"Probe {name}: {entry['note']}")
+    return out
+
+
+def devices(probe: dict | None) -> Table | None:
+    found = [d for d in (probe or {}).get("devices") or [] if isinstance(d, dict)]
+    if not found:
+        return None
+    frame = pd.DataFrame([{
+        "device (index)": d.get("index", i),
+        "name": d.get("name", "-"),
+        "compute capability": d.get("compute_capability", "-"),
+        "SMs (count)": d.get("sm_count", math.nan),
+        "memory (GB)": d.get("total_memory_bytes", math.nan) / 1e9,
+    } for i, d in enumerate(found)])
+    return Table(frame, f"GPUs the probe saw (probe JSON, created {probe.get('created', 'at an unknown time')}).")
+
+
+# --- clocks ----------------------------------------------------------------------------------
+
+def clocks(view: MachineView) -> Table | None:
     rows = []
-    for (date, commit), run in frame.groupby(["date", "commit_short"], sort=True):
-        headline = run[run.benchmark.isin([DEVICE_TIME, BANDWIDTH])]
-        seconds, bandwidth = device_time(run), values(run, BANDWIDTH, "n", device=0)
+    for fam in cat.FAMILIES:
+        if cat.SM_CLOCK not in fam.metrics:
+            continue
+        wide = view.wide(fam)
+        if wide is None:
+            continue
+        clock = _col(wide, cat.SM_CLOCK.method)
+        flags = _col(wide, cat.THROTTLE.method)
+        measured = (wide.status == OK).to_numpy()
+        recorded = clock.notna()
         rows.append({
-            "date": date.strftime("%Y-%m-%d %H:%M"),
-            "commit": commit,
-            **{f"device time {size_label(n)} (us)": seconds.get(n, math.nan) * US for n in HEADLINE_SIZES},
-            f"bandwidth {size_label(HEADLINE_SIZES[-1])} (GB/s)": bandwidth.get(HEADLINE_SIZES[-1], math.nan),
-            "benchmark versions current": bool(headline.version_current.all()) if len(headline) else math.nan,
+            "family": fam.cls_id,
+            "run": view.pick(fam).label,
+            "parameter sets (count)": len(wide),
+            "SM clock min (MHz)": clock.min() if recorded.any() else NOT_RECORDED,
+            "SM clock max (MHz)": clock.max() if recorded.any() else NOT_RECORDED,
+            "flagged sets (count)": int((flags > 0).values.nonzero()[0].size) if flags.notna().any() else NOT_RECORDED,
+            "measured sets without NVML readings (count)": int(
+                (measured & ~(recorded & flags.notna()).to_numpy()).nonzero()[0].size),
         })
-    return pd.DataFrame(rows).set_index("date")
+    if not rows:
+        return None
+    return Table(pd.DataFrame(rows), (
+        f"NVML around the samples: {cat.SM_CLOCK.method} ({cat.SM_CLOCK.what}; range of the per-set medians) and "
+        f"{cat.THROTTLE.method} ({cat.THROTTLE.what}). Flagged sets are marked in the tables above."))
 
 
-def status_counts(selected: pd.DataFrame) -> pd.DataFrame:
-    """ok / failed / skipped parameter sets per machine and commit, and rows from older versions."""
-    counts = selected.pivot_table(index=["machine", "commit_short"], columns="status", values="benchmark",
-                                  aggfunc="count", fill_value=0)
-    counts = counts.reindex(columns=["ok", "failed", "skipped"], fill_value=0)
-    counts["older benchmark version"] = selected.groupby(["machine", "commit_short"]).version_current.apply(
-        lambda current: int((~current).sum())
-    )
-    return counts.rename_axis(columns=None)
+# --- history ---------------------------------------------------------------------------------
+
+def headline_sizes(view: MachineView, op: cat.Op) -> list[int]:
+    """A few sizes to follow across commits: the seed's n, the first size beyond L2, the largest."""
+    limit = l2_limit(view, op)
+    beyond = [n for n in op.sizes if limit == limit and n > limit]
+    picked = {n for n in (cat.SEED_N, beyond[0] if beyond else None, max(op.sizes)) if n in op.sizes}
+    return sorted(picked)
 
 
-def unread(results_unread: list[tuple[str, str]]) -> pd.DataFrame | None:
+def history(sel: Selection, view: MachineView, op: cat.Op) -> Table | None:
+    """Our best implementation's device time and bandwidth at headline sizes, one row per commit."""
+    fam = op_family(op, "kernel")
+    frame = sel.frame
+    rows = frame[(frame.machine == view.name) & (frame._family == fam.cls_id)]
+    if "p_impl" not in rows:
+        return None
+    rows = rows[rows.p_impl == op.ours]
+    if rows.commit.nunique() < 2:
+        return None
+    runs = rows[["commit", "date", "env_name"]].drop_duplicates()
+    runs = runs.sort_values(["date", "commit", "env_name"], kind="stable").drop_duplicates("commit")
+    started = run_dates(rows)
+    sizes = headline_sizes(view, op)
+    stored = bool((rows.method == cat.BANDWIDTH.method).any())
+    derive = not stored or any(
+        not (rows[(rows.commit == c) & (rows.method == cat.BANDWIDTH.method)]).size for c in runs.commit)
+    header = bandwidth_header(derive)
+    records = []
+    for run in runs.itertuples():
+        at = rows[(rows.commit == run.commit) & (rows.env_name == run.env_name)]
+        ok = at[at.status == OK]
+        seconds = ok[ok.method == cat.DEVICE_TIME.method].set_index("p_n")["median"]
+        gbs = ok[ok.method == cat.BANDWIDTH.method].set_index("p_n")["median"]
+        device = at[at.method == cat.DEVICE_TIME.method]
+        record = {"commit date": when(run.date), "commit": run.commit[:8]}
+        if started is not None:
+            record["run started"] = when(started.get(run.commit))
+        record["benchmark version"] = ("current" if device.version_current.all() else "older") if len(device) else "-"
+        for n in sizes:
+            t = seconds.get(n, math.nan)
+            record[f"n = {size_label(n)} device time (us)"] = t * US
+            value = op.bytes_per_element * n / t / GIGA if derive else gbs.get(n, math.nan)
+            record[f"n = {size_label(n)} {header}"] = value
+        records.append(record)
+    dates = "commit date (asv's date) and the run's start" if started is not None else (
+        "commit date (asv's date; the loader exposes no run start time)")
+    return Table(pd.DataFrame(records), (
+        f"{op.name}, our best kernel ({op.ours}), {fam.cls_id} per commit in commit-date order, timing "
+        f"{timing_text(fam.timing)}; each row shows the {dates}, with the time of day in UTC."))
+
+
+# --- bookkeeping ---------------------------------------------------------------------------
+
+def status_counts(sel: Selection) -> Table:
+    """ok / failed / skipped / invalid parameter sets per machine and commit among the rows shown."""
+    rows = []
+    for name, view in sel.machines.items():
+        for commit, at in view.rows.groupby("commit_short", sort=False):
+            counts = at.status.value_counts()
+            record = {"machine": name, "commit": commit}
+            for status in ("ok", "failed", "skipped", "invalid", *sorted(set(counts.index) - {
+                    "ok", "failed", "skipped", "invalid"})):
+                record[f"{status} (count)"] = int(counts.get(status, 0))
+            record["older benchmark version (count)"] = int((~at.version_current.astype(bool)).values.nonzero()[0].size)
+            rows.append(record)
+    frame = pd.DataFrame(rows).fillna(0) if rows else pd.DataFrame(columns=["machine", "commit"])
+    return Table(frame, "Parameter sets per status among the rows the report shows (failed = asv null, "
+                        "skipped = asv NaN, invalid = rejected by the loader).")
+
+
+def not_in_catalogue(sel: Selection) -> Table | None:
+    rows = []
+    for name, view in sel.machines.items():
+        skipped = view.skipped
+        if skipped.empty:
+            continue
+        for (date, commit), at in skipped.groupby(["date", "commit_short"], sort=True):
+            rows.append({"machine": name, "commit": commit, "commit date": when(date),
+                         "rows skipped (count)": len(at), "benchmarks (count)": at.benchmark.nunique()})
+    if not rows:
+        return None
+    return Table(pd.DataFrame(rows), (
+        "Rows whose benchmark ids are not in gpukernels.catalogue (an older suite): not shown anywhere "
+        "in this report."))
+
+
+def unread(results_unread: list[tuple[str, str]]) -> Table | None:
     if not results_unread:
         return None
-    return pd.DataFrame(results_unread, columns=["file", "reason"]).set_index("file")
+    return Table(pd.DataFrame(results_unread, columns=["file", "reason"]), "Files the loader could not read.")
