@@ -67,15 +67,12 @@ class Context:
 
 
 MEASURES: dict[str, Callable[..., Measured]] = {}
-USES: dict[str, tuple] = {}  # measure name -> code whose source is part of the benchmark version
 
 
-def measures(*uses) -> Callable[[Callable], Callable]:
-    def register(fn: Callable) -> Callable:
-        MEASURES[fn.__name__] = fn
-        USES[fn.__name__] = uses
-        return fn
-    return register
+def measures(fn: Callable[..., Measured]) -> Callable[..., Measured]:
+    """Register a measure under its name (the catalogue's ``Family.measure``)."""
+    MEASURES[fn.__name__] = fn
+    return fn
 
 
 # --- the family loop ---------------------------------------------------------------------------
@@ -161,7 +158,7 @@ def _wall(ctx: Context, fn: Callable[[], object], clock: Callable[[], float] = t
 
 # --- measures named by the catalogue -----------------------------------------------------------
 
-@measures(workloads.DeviceProblem, workloads.GPU)
+@measures
 def op_device(ctx: Context, impl: str, n: int) -> Measured:
     """The family's op by one GPU implementation: checked, then CUDA-graph device time."""
     work = workloads.make_gpu(ctx.family.op, impl, n)
@@ -169,7 +166,7 @@ def op_device(ctx: Context, impl: str, n: int) -> Measured:
     return Measured(_device_time(work.launch, ctx, n), work.bytes_moved)
 
 
-@measures(workloads.HostProblem, workloads.HOST)
+@measures
 def op_host(ctx: Context, impl: str, n: int) -> Measured:
     """The family's op by a host baseline: checked, then wall time (no GPU involved)."""
     work = workloads.make_host(ctx.family.op, impl, n)
@@ -177,21 +174,21 @@ def op_host(ctx: Context, impl: str, n: int) -> Measured:
     return Measured(_wall(ctx, work.run, clock=time.perf_counter))
 
 
-@measures(workloads.VARIANT_CLASSES["pairs"], workloads.VectorAddPerThread8)
+@measures
 def variants(ctx: Context, variant: str, n: int) -> Measured:
     work = workloads.VARIANT_CLASSES[variant](n)
     work.check()
     return Measured(_device_time(work.launch, ctx, n), work.bytes_moved)
 
 
-@measures(workloads.VectorAddSeed)
+@measures
 def block(ctx: Context, n: int, block: int) -> Measured:
     work = workloads.VectorAddSeed(n, block)
     work.check()
     return Measured(_device_time(work.launch, ctx, n), work.bytes_moved)
 
 
-@measures(workloads.VectorAddSeed)
+@measures
 def modes(ctx: Context, n: int, mode: str) -> Measured:
     work = workloads.VectorAddSeed(n)
     work.check()
@@ -201,7 +198,7 @@ def modes(ctx: Context, n: int, mode: str) -> Measured:
     return Measured(t, work.bytes_moved)
 
 
-@measures(workloads.VectorAddSeed)
+@measures
 def seed_audit(ctx: Context, method: str) -> Measured:
     if config.ENABLE_CUDASIM:
         raise Skip(f"simulator: smoke sizes only (the seed's n = {catalogue.SEED_N})")
@@ -232,7 +229,7 @@ def seed_audit(ctx: Context, method: str) -> Measured:
     return Measured(_wall(ctx, round_trip))
 
 
-@measures(workloads.VectorAddPairs)
+@measures
 def end_to_end(ctx: Context, memory: str, n: int) -> Measured:
     """Host a, b -> device, our best kernel, device b -> host, pageable or pinned host memory."""
     work = workloads.VectorAddPairs(n)
@@ -257,7 +254,7 @@ def _empty_args(nargs: int) -> tuple:
     return (cuda.device_array(1, dtype=np.float32),) * nargs
 
 
-@measures(PreparedLaunch, kernels.empty0, kernels.empty1, kernels.empty3, kernels.empty8)
+@measures
 def enqueue(ctx: Context, path: str, nargs: int) -> Measured:
     """Host seconds per launch call of an empty 1x1 kernel with ``nargs`` array arguments."""
     kern = kernels.EMPTY_BY_NARGS[nargs]
@@ -305,13 +302,13 @@ def _torch_op(nargs: int) -> Callable[[], None]:
     raise Skip(f"no single PyTorch op takes {nargs} tensor arguments")
 
 
-@measures(kernels.empty0)
+@measures
 def roundtrip(ctx: Context, nargs: int) -> Measured:
     kern, args = kernels.EMPTY_BY_NARGS[nargs], _empty_args(nargs)
     return Measured(_wall(ctx, lambda: kern[1, 1](*args)))
 
 
-@measures(kernels.empty0)
+@measures
 def seed_grids(ctx: Context, grid: str) -> Measured:
     g, b = probes.SEED_GRIDS[grid]
     if g > 2 and config.ENABLE_CUDASIM:
@@ -321,14 +318,14 @@ def seed_grids(ctx: Context, grid: str) -> Measured:
     return Measured(_wall(ctx, lambda: kernels.empty0[g, b]()))
 
 
-@measures(workloads.Copy)
+@measures
 def copies(ctx: Context, kind: str, nbytes: int) -> Measured:
     c = workloads.Copy(kind, nbytes)
     c.check()
     return Measured(_device_time(c.launch, ctx, nbytes, "batch", launches=1), c.bytes_moved)
 
 
-@measures(kernels.vector_add)
+@measures
 def compile(ctx: Context) -> Measured:
     w = workloads.VectorAddSeed(2**10)
     return Measured(timing.compile_time(kernels.vector_add_py, lambda: (w.a, w.b), w.config.grid, w.config.block,
@@ -340,13 +337,13 @@ def _real_gpu_only() -> None:
         raise Skip("simulator: launches at the device limits would take hours")
 
 
-@measures(probes.measure_limit)
+@measures
 def grid_limit(ctx: Context, dim: str) -> Measured:
     _real_gpu_only()
     return Measured(value=probes.measure_limit(f"grid {dim}")["measured"])
 
 
-@measures(probes.measure_limit)
+@measures
 def block_limit(ctx: Context, dim: str) -> Measured:
     _real_gpu_only()
     return Measured(value=probes.measure_limit(f"block {dim}")["measured"])
@@ -355,12 +352,12 @@ def block_limit(ctx: Context, dim: str) -> Measured:
 INDEX_LAUNCHES = {"1d": (2, 4), "2d": ((3, 2), (4, 2)), "3d": ((2, 2, 2), (2, 3, 4))}
 
 
-@measures(probes.coverage_errors)
+@measures
 def index_mapping(ctx: Context, launch: str) -> Measured:
     return Measured(value=probes.coverage_errors(*INDEX_LAUNCHES[launch]))
 
 
-@measures(workloads.VectorAddSeed)
+@measures
 def device_selection(ctx: Context, device: int) -> Measured:
     work = workloads.VectorAddSeed(1000, 128)
     try:
@@ -370,7 +367,7 @@ def device_selection(ctx: Context, device: int) -> Measured:
     return Measured(value=1)
 
 
-@measures()
+@measures
 def card(ctx: Context) -> Measured:
     uuid = devices.info(0).uuid
     digits = "".join(c for c in uuid.lower() if c in "0123456789abcdef")
@@ -380,19 +377,15 @@ def card(ctx: Context) -> Measured:
 # --- versions ----------------------------------------------------------------------------------
 
 def family_version(family: Family, policy: Policy = timing.POLICY) -> str:
-    """asv ``version`` of every benchmark of ``family``: changes with the timing policy, the
-    family's catalogue entry (params, metrics, op bytes) and the code it measures with."""
-    parts = [policy.fingerprint(), repr(family), repr(catalogue.OPS.get(family.op))]
-    code: list = [MEASURES[family.measure]]
-    for use in USES.get(family.measure, ()):
-        if isinstance(use, dict):  # a workload registry: the classes of this family's op only
-            for (op, _impl), cls in sorted(use.items()):
-                if op == family.op:
-                    code += [c for c in cls.mro() if c.__module__ == workloads.__name__]
-                    code += list(cls.uses)
-        else:
-            code.append(use)
-    return hashlib.sha256("".join(parts + [_source(c) for c in code]).encode()).hexdigest()[:16]
+    """asv ``version`` of every benchmark of ``family``: the method, not the code under test.
+
+    It changes with the timing policy (its fields and the code applying them), the family's
+    catalogue entry (params, metrics, the op's bytes and flops per element) and the measure
+    function, so numbers taken two ways are never compared. It does not change with a kernel
+    or a workload's launch code: that is what the regression gate is there to judge.
+    """
+    parts = [policy.fingerprint(), repr(family), repr(catalogue.OPS.get(family.op)), _source(MEASURES[family.measure])]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 
 def _source(obj) -> str:

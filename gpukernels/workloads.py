@@ -77,7 +77,6 @@ class DeviceProblem:
     """Arrays of one op on the device. Subclasses: ``inputs``, ``expected``, ``result``, ``reset``."""
 
     op: ClassVar[str]
-    uses: ClassVar[tuple] = ()  # numba kernels launched: their source is in the benchmark version
     exact: ClassVar[bool] = True  # bit-exact against NumPy, else within rtol
     rtol: ClassVar[float] = 0.0
 
@@ -216,7 +215,6 @@ def host(op: str, impl: str) -> Callable[[type], type]:
 class VectorAddSeed(VectorAddProblem):
     """The tutorial's kernel, one thread per element, ``block`` threads per block."""
 
-    uses = (kernels.vector_add,)
 
     def __init__(self, n: int, block: int = 256) -> None:
         self.block = block
@@ -239,7 +237,6 @@ class VectorAddPairs(VectorAddProblem):
     runs instead (``paired`` is False).
     """
 
-    uses = (kernels.vector_add_pairs, kernels.vector_add_pairs_4, kernels.vector_add)
     BLOCK = 512
     L2_BYTES = 50 * 2**20  # an H100's L2; the H200's is larger, the choice is the same there
 
@@ -266,7 +263,6 @@ class VectorAddPairs(VectorAddProblem):
 
 @gpu("saxpy", "numba")
 class SaxpyNumba(SaxpyProblem):
-    uses = (kernels.saxpy,)
 
     def prepare(self) -> None:
         self.config = grid_for(self.n, 256)
@@ -279,7 +275,6 @@ class SaxpyNumba(SaxpyProblem):
 class SumNumba(SumProblem):
     """Two passes: per-block float64 partials (grid-stride), then one block sums them."""
 
-    uses = (kernels.sum_partials, kernels.sum_final)
 
     def prepare(self) -> None:
         self.config = grid_stride_for(self.n, kernels.SUM_BLOCK, sm_count(), blocks_per_sm=8)
@@ -293,7 +288,6 @@ class SumNumba(SumProblem):
 # The fastest-vector-add search (kernels.VectorAddVariants): one-element-per-thread kernels.
 @gpu("vector_add", "grid_stride")
 class VectorAddGridStride(VectorAddSeed):
-    uses = (kernels.vector_add_grid_stride,)
 
     def prepare(self) -> None:
         self.config = grid_stride_for(self.n, self.block, sm_count(), blocks_per_sm=8)
@@ -317,12 +311,12 @@ class _PerThread(VectorAddSeed):
 
 @gpu("vector_add", "per_thread_4")
 class VectorAddPerThread4(_PerThread):
-    per_thread, uses = 4, (kernels.vector_add_per_thread_4,)
+    per_thread = 4
 
 
 @gpu("vector_add", "per_thread_8")
 class VectorAddPerThread8(_PerThread):
-    per_thread, uses = 8, (kernels.vector_add_per_thread_8,)
+    per_thread = 8
 
 
 VARIANT_CLASSES = {"seed_256": VectorAddSeed, "grid_stride": VectorAddGridStride,
@@ -472,7 +466,6 @@ class HostProblem:
     op: ClassVar[str]
     impl: ClassVar[str]
     rtol: ClassVar[float] = 1e-6
-    uses: ClassVar[tuple] = ()
 
     def __init__(self, n: int) -> None:
         self.n = check_size(n)
@@ -495,7 +488,6 @@ class HostProblem:
 @host("vector_add", "cpu_parallel")
 class VectorAddHost(HostProblem):
     op = "vector_add"
-    uses = (_cpu_vector_add,)
 
     @staticmethod
     def numpy(a, b):
@@ -512,7 +504,6 @@ class VectorAddHost(HostProblem):
 @host("saxpy", "cpu_parallel")
 class SaxpyHost(HostProblem):
     op = "saxpy"
-    uses = (_cpu_saxpy,)
 
     @staticmethod
     def numpy(x, y):
@@ -530,7 +521,6 @@ class SaxpyHost(HostProblem):
 class SumHost(HostProblem):
     op = "sum"
     rtol = 1e-5
-    uses = (_cpu_sum,)
 
     @staticmethod
     def numpy(x, _=None):
@@ -560,7 +550,6 @@ class Copy:
     D2D counts bytes read + written (as copy benchmarks usually do).
     """
 
-    uses = (kernels.copy,)
 
     def __init__(self, kind: str, nbytes: int) -> None:
         from .catalogue import COPY_KINDS
