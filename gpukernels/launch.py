@@ -135,12 +135,12 @@ class PreparedLaunch:
         types = tuple((getattr(a, "dtype", type(a)), getattr(a, "ndim", 0)) if sim else typeof(a) for a in args)
         shapes = tuple(getattr(a, "shape", None) for a in args)
         if self._signature is not None:
+            if len(types) != len(self._signature):
+                raise TypeError(f"expected {len(self._signature)} arguments, got {len(types)}")
             for i, (old, new, s_old, s_new) in enumerate(zip(self._signature, types, self._shapes, shapes)):
                 if old != new or s_old != s_new:
                     raise TypeError(f"argument {i}: bound as {old} shape {s_old}, got {new} shape {s_new}; "
                                     "make a new PreparedLaunch for other types or shapes")
-            if len(types) != len(self._signature):
-                raise TypeError(f"expected {len(self._signature)} arguments, got {len(types)}")
         self._signature, self._shapes, self._args = types, shapes, args
         if sim:
             self._launch = self._simulated

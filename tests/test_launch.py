@@ -214,3 +214,68 @@ def test_custom_limits_refuse_past_them(call, message) -> None:
 
 def test_documented_limits_would_accept_what_custom_refuse() -> None:
     assert validate(11, (8, 4)).grid == (11, 1, 1)
+
+
+# --- PreparedLaunch ------------------------------------------------------------------------
+
+def _arrays(n: int = 300):
+    import numpy as np
+    from numba import cuda
+
+    a_host = np.arange(n, dtype=np.float32) / 7
+    b_host = np.arange(n, dtype=np.float32) * 3
+    return a_host, b_host, cuda.to_device(a_host), cuda.to_device(b_host)
+
+
+def test_prepared_launch_is_bit_exact_with_the_dispatcher() -> None:
+    import numpy as np
+
+    from gpukernels import kernels
+    from gpukernels.launch import PreparedLaunch, grid_for
+
+    a_host, b_host, a, b = _arrays()
+    cfg = grid_for(300, 64)
+    go = PreparedLaunch(kernels.vector_add, cfg, a, b)
+    go()
+    go()
+    _, _, a2, b2 = _arrays()
+    kernels.vector_add[cfg.grid, cfg.block](a2, b2)
+    kernels.vector_add[cfg.grid, cfg.block](a2, b2)
+    np.testing.assert_array_equal(b.copy_to_host(), b2.copy_to_host())
+    np.testing.assert_array_equal(b.copy_to_host(), (b_host + a_host) + a_host)
+
+
+def test_prepared_launch_rebinds_and_refuses_other_types_or_shapes() -> None:
+    import numpy as np
+    from numba import cuda
+
+    from gpukernels import kernels
+    from gpukernels.launch import PreparedLaunch, grid_for
+
+    a_host, b_host, a, b = _arrays()
+    go = PreparedLaunch(kernels.vector_add, grid_for(300, 64), a, b)
+    _, _, a2, b2 = _arrays()
+    go.bind(a2, b2)  # same types and shapes: the next call uses the new arrays
+    go()
+    np.testing.assert_array_equal(b.copy_to_host(), b_host)  # untouched
+    np.testing.assert_array_equal(b2.copy_to_host(), b_host + a_host)
+    with pytest.raises(TypeError, match="argument 1"):
+        go.bind(a, cuda.to_device(np.zeros(300, dtype=np.float64)))
+    with pytest.raises(TypeError, match="shape"):
+        go.bind(a, cuda.to_device(np.zeros(301, dtype=np.float32)))
+    with pytest.raises(TypeError, match="expected 2 arguments"):
+        go.bind(a)
+
+
+def test_prepared_launch_on_a_stream() -> None:
+    import numpy as np
+    from numba import cuda
+
+    from gpukernels import kernels
+    from gpukernels.launch import PreparedLaunch, grid_for
+
+    a_host, b_host, a, b = _arrays(64)
+    s = cuda.stream()
+    PreparedLaunch(kernels.vector_add, grid_for(64, 32), a, b)(s)
+    s.synchronize()
+    np.testing.assert_array_equal(b.copy_to_host(), b_host + a_host)
