@@ -1,20 +1,43 @@
-"""The regression gate: two commits' asv results on one machine, compared with their noise.
+"""The regression gate: two commits' asv results on one machine, each metric judged on its own evidence.
 
 For every benchmark x parameter set with status ok at both commits::
 
     ratio = head median / base median     (base / head for rates, units containing '/s')
 
-so ``ratio > 1`` always means HEAD is worse. The decision uses the noise of both sides:
+so ``ratio > 1`` always means HEAD is worse. Rules, in the order they apply (docs/validation.md
+derives the numbers from the committed H100/H200 runs):
 
-- both sides with >= MIN_SAMPLES stored samples: two-sided Mann-Whitney U test at ``alpha``;
-- otherwise asv's rule: the stored 99% confidence intervals (ci_99_a, ci_99_b) must not overlap;
-- neither (e.g. a ``track_`` returning a plain float): no evidence, so never slower or faster.
+1. **Not a speed, not judged.** Only times (unit ``seconds``) and rates (``.../s``) can be slower;
+   ids, flags, error counts, limits, ``ok`` and clocks (``MHz``) get ``unjudged``. The unit is
+   benchmarks.json's; for ids it no longer lists, the catalogue's unit of the same method name
+   (``track_device_time``: seconds), seconds for asv's ``time_``, else unknown (unjudged).
+2. **Throttling.** A device-bound family records ``track_throttle`` (NVML readings with a slowdown
+   reason or the SM clock below 75% of default; 0 = clean). Where either side of a parameter set
+   has throttle > 0, every metric of that family at that parameter set is ``throttled``, never slower.
+3. **Bound.** Each id is ``device`` or ``host`` bound (``catalogue.bound_of``; ids not in the
+   catalogue, e.g. the results committed before it, by ``bound_of`` below). The two are decided
+   apart, with their own factor and their own multiple-testing family:
+
+   - device-bound: ``factor`` (default 1.05; same-GPU A/A spread is under 0.2%);
+   - host-bound: ``host_factor`` (default 1.5, from the cross-host A/A spread), reported but
+     failing the gate only with ``fail_on_host``.
+4. **Cards.** ``probes.Card.track_card_id`` names the physical GPU. When base and head differ in
+   it, or either lacks it, the device-bound factor becomes at least ``CARD_FACTOR`` (1.10: the
+   A/A pair across two H100s differs by up to 9.4%), and the output says so in its first line.
+5. **Evidence.** Both sides with >= MIN_SAMPLES stored samples: two-sided Mann-Whitney U test
+   (``scipy.stats.mannwhitneyu``; exact null distribution without ties and at most EXACT_MAX
+   samples a side, else the normal approximation with tie correction and continuity correction).
+   The p-values of one bound are adjusted together by Benjamini-Hochberg
+   (``scipy.stats.false_discovery_control``) and a change is significant when q < ``alpha``.
+   Otherwise asv's rule: the stored 99% confidence intervals must not overlap. Neither: no evidence.
 
 =========  ==========================================================
 slower     significant and ratio > factor
 faster     significant and ratio < 1 / factor
 uncertain  ratio beyond the factor, but not significant
 same       ratio within the factor (significant or not)
+throttled  the GPU throttled at base or head for this parameter set
+unjudged   the unit is not a speed
 =========  ==========================================================
 
 Parameter sets on one side only are counted as added/removed; failed, skipped or
@@ -27,22 +50,84 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .mannwhitney import mann_whitney_u
+from . import catalogue
 from .results import Results
 
 DEFAULT_FACTOR = 1.05
+# Device-bound factor when the two runs may be on different physical GPUs: the committed A/A pair
+# on two H100s (b13c3b7f vs 5da442f3) differs by up to +9.4% (n=2^10) with identical code.
+CARD_FACTOR = 1.10
+# Host-bound factor: the 90th percentile of max(ratio, 1/ratio) over the 70 host-bound parameter
+# sets of the one same-commit pair on two hosts (5da442f3, H100 host vs H200 host) is 1.55; within
+# one run a host-bound metric's IQR is 10% of its median (median over sets), 45% at the 90th pct.
+HOST_FACTOR = 1.5
 DEFAULT_ALPHA = 0.01
 # Smallest sample count whose exact two-sided U test can reach p < 0.01: 2 / C(10, 5) = 0.0079.
 MIN_SAMPLES = 5
-DECISIONS = ("slower", "faster", "uncertain", "same")
-_KEY = ["env_name", "benchmark", "_params"]
-_SIDE_COLUMNS = ["status", "median", "samples", "ci_99_a", "ci_99_b", "unit", "version", "params"]
+# Exact U null distribution up to this many samples a side (no ties); beyond, the normal
+# approximation is accurate and cheap (this matches the numbers validated in docs/validation.md).
+EXACT_MAX = 20
+CARD_ID = "probes.Card.track_card_id"
+THROTTLE = catalogue.THROTTLE.method
+DECISIONS = ("slower", "faster", "uncertain", "same", "throttled", "unjudged")
+BOUNDS = ("device", "host")
+_KEY = ["env_name", "benchmark", "pkey"]
+_ROW_COLUMNS = ["benchmark", "params", "env_name", "unit", "bound", "base", "head", "ratio", "inverted", "decision",
+                "test", "p", "q"]
+INVALID = "invalid value (not finite, negative, or a time or rate of zero)"
+_SIDE_COLUMNS = ["status", "value", "median", "samples", "ci_99_a", "ci_99_b", "unit", "version", "params"]
+
+# ids not in the catalogue (results from before it) take the bound their names imply: an area
+# or method that only host-bound families use, or asv's ``time_`` (wall clock), means host.
+_HOST_AREAS = {f.area for f in catalogue.FAMILIES} - {f.area for f in catalogue.FAMILIES if f.bound == "device"}
+_HOST_METHODS = ({m.method for f in catalogue.FAMILIES if f.bound == "host" for m in f.metrics}
+                 - {m.method for f in catalogue.FAMILIES if f.bound == "device" for m in f.metrics})
+
+
+
+def _method_units() -> dict[str, str]:
+    """method name -> unit, for the method names the catalogue uses with one unit only."""
+    units: dict[str, set[str]] = {}
+    for metric in (m for f in catalogue.FAMILIES for m in f.metrics):
+        units.setdefault(metric.method, set()).add(metric.unit)
+    return {method: found.pop() for method, found in units.items() if len(found) == 1}
+
+
+_METHOD_UNITS = _method_units()
 
 
 class CompareError(Exception):
     """The two commits cannot be compared (unknown commit, ambiguous machine, nothing shared)."""
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Which physical GPU each side ran on (``probes.Card.track_card_id``; None when not recorded)."""
+
+    base: float | None
+    head: float | None
+    known_same: bool = False  # the caller ran both sides on one GPU in one session
+
+    @property
+    def same(self) -> bool:
+        if self.base is not None and self.head is not None:
+            return self.base == self.head
+        return self.known_same
+
+    def describe(self) -> str:
+        def name(v: float | None) -> str:
+            return "not recorded" if v is None else f"{int(v):012x}"
+
+        if self.base is not None and self.head is not None:
+            return f"same GPU ({name(self.base)})" if self.same else (
+                f"different GPUs: base card {name(self.base)}, head card {name(self.head)}")
+        if self.known_same:
+            return "same GPU (one session, one device)"
+        return f"GPU card unknown (base {name(self.base)}, head {name(self.head)}: no {CARD_ID})"
 
 
 @dataclass
@@ -50,21 +135,60 @@ class Comparison:
     machine: str
     base: str
     head: str
-    factor: float
+    factor: float  # device-bound factor asked for
     alpha: float
-    # benchmark, params, env_name, unit, base, head, ratio, inverted, decision, test; worst first
+    # benchmark, params, env_name, unit, bound, base, head, ratio, inverted, decision, test, p, q;
+    # worst first
     rows: pd.DataFrame
+    host_factor: float = HOST_FACTOR
+    fail_on_host: bool = False
+    cards: Cards = field(default_factory=lambda: Cards(None, None))
     added: dict[str, int] = field(default_factory=dict)  # benchmark -> parameter sets at head only
     removed: dict[str, int] = field(default_factory=dict)  # benchmark -> parameter sets at base only
     not_compared: dict[str, int] = field(default_factory=dict)  # reason -> parameter sets
     unread: list[tuple[str, str]] = field(default_factory=list)
 
-    def counts(self) -> dict[str, int]:
-        return {d: int((self.rows.decision == d).sum()) for d in DECISIONS}
+    @property
+    def device_factor(self) -> float:
+        """The factor device-bound metrics were judged with (the card-to-card rule applied)."""
+        return self.factor if self.cards.same else max(self.factor, CARD_FACTOR)
+
+    def counts(self, bound: str | None = "device") -> dict[str, int]:
+        rows = self.rows if bound is None else self.rows[self.rows.bound == bound]
+        return {d: int((rows.decision == d).sum()) for d in DECISIONS}
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts()["slower"] else 0
+        failing = self.counts("device")["slower"] + (self.counts("host")["slower"] if self.fail_on_host else 0)
+        return 1 if failing else 0
+
+
+def bound_of(benchmark: str) -> str:
+    """'device' or 'host': the catalogue's bound, else the rule for older ids (module docstring)."""
+    known = catalogue.bound_of(benchmark)
+    if known is not None:
+        return known
+    area, method = benchmark.partition(".")[0], benchmark.rpartition(".")[2]
+    if method.startswith("time_") or area in _HOST_AREAS or method in _HOST_METHODS:
+        return "host"
+    return "device"
+
+
+def unit_of(benchmark: str, stored: object) -> str:
+    """benchmarks.json's unit; for an id it no longer lists (results from an older suite), the
+    catalogue's unit for the same method name, seconds for asv's ``time_``, else '' (unjudged)."""
+    if isinstance(stored, str) and stored:
+        return stored
+    found = catalogue.lookup(benchmark)
+    if found is not None:
+        return found[1].unit
+    method = benchmark.rpartition(".")[2]
+    return _METHOD_UNITS.get(method, catalogue.UNIT_SECONDS if method.startswith("time_") else "")
+
+
+def is_speed(unit: str) -> bool:
+    """Times and rates can be slower; ids, flags, counts, limits and clocks cannot."""
+    return unit == catalogue.UNIT_SECONDS or "/s" in unit
 
 
 def compare(
@@ -75,13 +199,19 @@ def compare(
     factor: float = DEFAULT_FACTOR,
     alpha: float = DEFAULT_ALPHA,
     repo_dir: str | Path | None = None,
+    host_factor: float = HOST_FACTOR,
+    fail_on_host: bool = False,
+    same_card: bool = False,
 ) -> Comparison:
     """Compare ``head`` against ``base`` (hashes, unique prefixes or git refs) on one machine.
 
     ``repo_dir`` is where git resolves refs that match no results commit (default: the cwd).
+    ``same_card``: the caller knows both ran on one GPU (gpukernels.continuous); recorded card
+    ids still win where both sides have one.
     """
-    if not factor >= 1:
-        raise CompareError(f"--factor must be >= 1, got {factor}")
+    for name, value in (("--factor", factor), ("--host-factor", host_factor)):
+        if not value >= 1:
+            raise CompareError(f"{name} must be >= 1, got {value}")
     if not 0 < alpha < 1:
         raise CompareError(f"--alpha must be between 0 and 1, got {alpha}")
     frame = results.frame
@@ -97,6 +227,7 @@ def compare(
     merged = old.merge(new, on=_KEY, how="outer", suffixes=("_base", "_head"), indicator=True)
     both = merged[merged["_merge"] == "both"]
     ok = (both.status_base == "ok") & (both.status_head == "ok")
+    invalid = (both.status_base == "invalid") | (both.status_head == "invalid")  # the loader's verdict
     # pandas never finds None == None, so two missing versions are matched explicitly
     same_version = (both.version_base == both.version_head) | (both.version_base.isna() & both.version_head.isna())
     compared = both[ok & same_version]
@@ -104,17 +235,28 @@ def compare(
         raise CompareError(
             f"nothing to compare: no benchmark ran ok at both {base_hash[:8]} and {head_hash[:8]} on {machine}"
         )
-    return Comparison(
-        machine=machine, base=base_hash, head=head_hash, factor=factor, alpha=alpha,
-        rows=_compared_rows(compared, factor, alpha),
+    cards = Cards(_card(old), _card(new), known_same=same_card)
+    result = Comparison(
+        machine=machine, base=base_hash, head=head_hash, factor=factor, alpha=alpha, rows=pd.DataFrame(),
+        host_factor=host_factor, fail_on_host=fail_on_host, cards=cards,
         added=_per_benchmark(merged[merged["_merge"] == "right_only"]),
         removed=_per_benchmark(merged[merged["_merge"] == "left_only"]),
         not_compared={k: v for k, v in {
-            "skipped or failed": int((~ok).sum()),
+            "skipped or failed": int((~ok & ~invalid).sum()),
+            INVALID: int(invalid.sum()),
             "benchmark version changed": int((ok & ~same_version).sum()),
         }.items() if v},
         unread=list(results.unread),
     )
+    rows, n_invalid = _compared_rows(compared, _throttled(merged),
+                                     {"device": result.device_factor, "host": host_factor}, alpha)
+    if n_invalid:
+        result.not_compared[INVALID] = result.not_compared.get(INVALID, 0) + n_invalid
+    if rows.empty:
+        raise CompareError(f"nothing to compare: no valid value at both {base_hash[:8]} and {head_hash[:8]} "
+                           f"on {machine} ({n_invalid} parameter sets with an {INVALID})")
+    result.rows = rows
+    return result
 
 
 def resolve_commit(spec: str, commits: set[str], repo_dir: str | Path | None, known: str) -> str:
@@ -124,14 +266,15 @@ def resolve_commit(spec: str, commits: set[str], repo_dir: str | Path | None, kn
         raise CompareError(f"commit {spec!r} is ambiguous: {', '.join(m[:8] for m in matches)}")
     if matches:
         return matches[0]
-    full = _git_rev_parse(spec, repo_dir)
+    full = git_rev_parse(spec, repo_dir)
     if full in commits:
         return full
     via = f" (git: {full[:8]})" if full else ""
     raise CompareError(f"no results for commit {spec!r}{via}; {known}")
 
 
-def _git_rev_parse(spec: str, repo_dir: str | Path | None) -> str | None:
+def git_rev_parse(spec: str, repo_dir: str | Path | None) -> str | None:
+    """The full hash of a commit-ish in ``repo_dir``, or None."""
     if spec.startswith("-"):  # never let a ref be read as a git option
         return None
     try:
@@ -176,33 +319,98 @@ def _choose_machine(frame: pd.DataFrame, base: str, head: str, machine: str | No
 def _side(frame: pd.DataFrame, commit: str) -> pd.DataFrame:
     rows = frame[frame.commit == commit]
     # dict params are unhashable: key on their repr (param_names order is fixed per benchmark)
-    keyed = rows.assign(_params=rows.params.map(lambda p: repr(tuple(p.items()))))
+    keyed = rows.assign(pkey=rows.params.map(lambda p: repr(tuple(p.items()))))
     return keyed[[*_KEY, *_SIDE_COLUMNS]]
+
+
+def _card(side: pd.DataFrame) -> float | None:
+    values = [v for v in side.value[(side.benchmark == CARD_ID) & (side.status == "ok")] if _reading(v)]
+    return float(values[0]) if values else None
+
+
+def _reading(value: object) -> bool:
+    """A finite, non-negative number: what a count, an id, a clock or a time can be."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def _valid(unit: str, base: object, head: object, samples: tuple) -> bool:
+    """Whether a parameter set's values can be compared: times and rates finite and > 0 (samples
+    too), other units finite and >= 0. Anything else is a damaged or impossible result."""
+    if not (_reading(base) and _reading(head)):
+        return False
+    if not is_speed(unit):
+        return True
+    values = [base, head, *(x for side in samples if side for x in side)]
+    return all(_reading(x) and x > 0 for x in values) and math.isfinite(
+        _ratio(float(base), float(head), "/s" in unit))
+
+
+def _throttled(merged: pd.DataFrame) -> dict[tuple[str, str, str], tuple[float, float]]:
+    """(env, family, params) -> (base, head) throttle flags, where either side is > 0."""
+    rows = merged[merged.benchmark.str.endswith("." + THROTTLE)]
+    out = {}
+    for r in rows.itertuples(index=False):
+        flags = (r.value_base, r.value_head)
+        if any(_reading(v) and v > 0 for v in flags):
+            out[(r.env_name, r.benchmark.rpartition(".")[0], r.pkey)] = flags
+    return out
 
 
 def _per_benchmark(rows: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in rows.groupby("benchmark").size().items()}
 
 
-def _compared_rows(both: pd.DataFrame, factor: float, alpha: float) -> pd.DataFrame:
-    out = []
+def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float],
+                   alpha: float) -> tuple[pd.DataFrame, int]:
+    """The decided rows, worst first, and how many parameter sets had invalid values."""
+    out, invalid = [], 0
     for row in both.itertuples(index=False):
-        unit = row.unit_head if isinstance(row.unit_head, str) else ""
+        unit = unit_of(row.benchmark, row.unit_head)
+        if not _valid(unit, row.median_base, row.median_head, (row.samples_base, row.samples_head)):
+            invalid += 1
+            continue
+        bound = bound_of(row.benchmark)
         inverted = "/s" in unit  # a rate: larger is better
-        ratio = _ratio(row.median_base, row.median_head, inverted)
-        decision, test = decide(
-            ratio, factor, alpha, row.samples_base, row.samples_head,
-            (row.ci_99_a_base, row.ci_99_b_base), (row.ci_99_a_head, row.ci_99_b_head),
-        )
-        out.append({
+        flags = throttled.get((row.env_name, row.benchmark.rpartition(".")[0], row.pkey))
+        entry = {
             "benchmark": row.benchmark, "params": params_label(row.params_head), "env_name": row.env_name,
-            "unit": unit, "base": row.median_base, "head": row.median_head, "ratio": ratio,
-            "inverted": inverted, "decision": decision, "test": test,
-        })
-    table = pd.DataFrame(out)
+            "unit": unit, "bound": bound, "base": row.median_base, "head": row.median_head,
+            "ratio": math.nan, "inverted": inverted, "decision": "", "test": "", "p": math.nan, "q": math.nan,
+        }
+        if flags is not None:
+            entry.update(decision="throttled", test=f"throttle flags base {_flag(flags[0])}, head {_flag(flags[1])}")
+        elif not is_speed(unit):
+            entry.update(decision="unjudged", test=f"unit {unit!r} is not a speed")
+        else:
+            p, disjoint, test = evidence(row.samples_base, row.samples_head,
+                                         (row.ci_99_a_base, row.ci_99_b_base), (row.ci_99_a_head, row.ci_99_b_head))
+            entry.update(ratio=_ratio(row.median_base, row.median_head, inverted), p=p, test=test,
+                         disjoint=disjoint)
+        out.append(entry)
+    table = pd.DataFrame(out, columns=[*_ROW_COLUMNS, "disjoint"])
+    for bound in BOUNDS:  # one Benjamini-Hochberg family per bound: the two are decided apart
+        tested = (table.bound == bound) & table.p.notna()
+        if tested.any():
+            table.loc[tested, "q"] = stats.false_discovery_control(table.p[tested].to_numpy(float), method="bh")
+    judged = table.decision == ""
+    for i in table.index[judged]:
+        r = table.loc[i]
+        if not math.isnan(r["p"]):
+            significant = r["q"] < alpha
+            table.loc[i, "test"] = f"{r['test']} q={r['q']:.2g}"
+        else:
+            significant = bool(r["disjoint"])
+        table.loc[i, "decision"] = decide(r["ratio"], factors[r["bound"]], significant)
+    table = table.drop(columns="disjoint")
+    table["_speed"] = table.decision != "unjudged"
     return table.sort_values(
-        ["ratio", "benchmark", "params"], ascending=[False, True, True], kind="stable"
-    ).reset_index(drop=True)
+        ["_speed", "ratio", "benchmark", "params"], ascending=[False, False, True, True], kind="stable",
+        na_position="last",
+    ).drop(columns="_speed").reset_index(drop=True), invalid
+
+
+def _flag(value: object) -> str:
+    return f"{value:g}" if _reading(value) else "-"
 
 
 def _ratio(base: float, head: float, inverted: bool) -> float:
@@ -212,29 +420,43 @@ def _ratio(base: float, head: float, inverted: bool) -> float:
     return math.inf if better == 0 else worse / better
 
 
-def decide(
-    ratio: float,
-    factor: float,
-    alpha: float,
+def u_test(x: list[float], y: list[float]) -> float:
+    """Two-sided Mann-Whitney U p-value: exact without ties up to EXACT_MAX a side, else asymptotic.
+
+    scipy's asymptotic method corrects the variance for ties and applies the continuity correction.
+    """
+    x_, y_ = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    pooled = np.concatenate([x_, y_])
+    if np.all(pooled == pooled[0]):  # every value equal: no evidence of any difference
+        return 1.0
+    ties = len(np.unique(pooled)) < len(pooled)
+    method = "exact" if not ties and max(len(x_), len(y_)) <= EXACT_MAX else "asymptotic"
+    return float(stats.mannwhitneyu(x_, y_, alternative="two-sided", method=method).pvalue)
+
+
+def evidence(
     base_samples: list[float] | None,
     head_samples: list[float] | None,
     base_ci: tuple[float, float],
     head_ci: tuple[float, float],
-) -> tuple[str, str]:
-    """The decision and the evidence it rests on (see the module docstring)."""
+) -> tuple[float, bool | None, str]:
+    """(U test p-value or NaN, CIs disjoint or None, what the evidence is) for one parameter set."""
     if min(len(base_samples or ()), len(head_samples or ())) >= MIN_SAMPLES:
-        _, p = mann_whitney_u(base_samples, head_samples)
-        significant, test = p < alpha, f"U test p={p:.2g}"
-    elif not any(math.isnan(x) for x in (*base_ci, *head_ci)):
+        p = u_test(base_samples, head_samples)
+        return p, None, f"U test p={p:.2g}"
+    if not any(math.isnan(x) for x in (*base_ci, *head_ci)):
         disjoint = base_ci[1] < head_ci[0] or head_ci[1] < base_ci[0]
-        significant, test = disjoint, f"99% CIs {'disjoint' if disjoint else 'overlap'}"
-    else:
-        significant, test = False, "no spread stored"
+        return math.nan, disjoint, f"99% CIs {'disjoint' if disjoint else 'overlap'}"
+    return math.nan, False, "no spread stored"
+
+
+def decide(ratio: float, factor: float, significant: bool) -> str:
+    """slower / faster / uncertain / same from the ratio, the factor and the evidence."""
     if 1 / factor <= ratio <= factor:
-        return "same", test
+        return "same"
     if not significant:
-        return "uncertain", test
-    return ("slower" if ratio > 1 else "faster"), test
+        return "uncertain"
+    return "slower" if ratio > 1 else "faster"
 
 
 def params_label(params: dict) -> str:

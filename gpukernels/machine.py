@@ -114,7 +114,8 @@ def refusal(name: str | None = None, dry_run: bool = False, path: Path | None = 
     label = name or (entry or {}).get("machine") or "this machine"
     if entry is None or not entry.get(GPU_KEY):
         return f"asv machine '{label}' has no GPU fields in {machine_file() if path is None else path}: {HINT}"
-    if entry.get(GPU_KEY) == SIMULATOR_GPU and not dry_run:
+    scratch = bool(os.environ.get("GPUKERNELS_SCRATCH_RESULTS"))  # gpukernels-continuous's own results dir
+    if entry.get(GPU_KEY) == SIMULATOR_GPU and not dry_run and not scratch:
         return f"asv machine '{label}' is the CUDA simulator: its timings are never saved (add --dry-run)"
     return None
 

@@ -5,7 +5,7 @@ Layout read (asv 0.6, result file format version 2)::
     results/benchmarks.json                     benchmark name -> params, param_names, type, unit, version
     results/<machine>/machine.json              asv machine fields + the extra keys of gpukernels.machine
     results/<machine>/<commit8>-<env>.json      one asv run of one commit in one environment
-    results/probes/<machine>.json               gpukernels-probe output (optional)
+    probes/<machine>.json  (beside results/)    gpukernels-probe output (optional; see probes_dir)
 
 Result files are parsed with asv's own ``asv.results.Results.load`` so that the column layout
 (``result_columns``, rows shorter than the columns, stats lists, samples) is asv's, not a copy.
@@ -116,7 +116,8 @@ def load_results(results_dir: str | os.PathLike = "results") -> Results:
 
     def skip(path: Path, reason: str) -> None:
         # asv's messages carry absolute paths; the relative path already names the file
-        unread.append((path.relative_to(root).as_posix(),
+        where = path.relative_to(root) if path.is_relative_to(root) else path.relative_to(root.parent)
+        unread.append((where.as_posix(),
                        reason.replace(f"{root.resolve()}{os.sep}", "").replace(str(root.resolve()), ".")))
 
     benchmarks = _load_benchmarks(root / "benchmarks.json", skip)
@@ -157,11 +158,22 @@ def load_results(results_dir: str | os.PathLike = "results") -> Results:
     if rows and benchmarks is None:
         skip(root / "benchmarks.json", "missing: units and parameter names taken from the catalogue where it "
                                        "knows the benchmark")
-    probes = _load_probes(root / PROBES_DIR, skip)
+    probes = _load_probes(probes_dir(root), skip)
     if not rows:  # one line that still names every file it could not read
         detail = f" ({len(unread)} file(s) could not be read: {', '.join(f for f, _ in unread)})" if unread else ""
         raise NoResultsError(f"no readable asv results in {root}{detail}")
     return Results(frame=_frame(rows), unread=unread, probes=probes)
+
+
+def probes_dir(results_dir: str | os.PathLike) -> Path:
+    """Where the probe JSON of a results tree lives: ``probes/`` beside ``results/``.
+
+    It stays out of results/ because asv publish warns about every folder there that is not a
+    machine. A tree that keeps a ``probes/`` inside (older checkouts, test trees) still loads.
+    """
+    root = Path(results_dir)
+    inside = root / PROBES_DIR
+    return inside if inside.is_dir() else root.parent / PROBES_DIR
 
 
 def _is_machine_dir(path: Path) -> bool:

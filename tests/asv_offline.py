@@ -69,10 +69,11 @@ def write_conf(tmp: Path) -> Path:
 
 
 def publish(conf: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``python -m asv publish --config conf``, run from conf's directory."""
+    """``python -m asv publish --config conf``, run from the repository root as a user would:
+    asv imports the config's ``"plugins": [".module"]`` from the current directory."""
     return subprocess.run(
         [sys.executable, "-m", "asv", "publish", "--config", str(conf)],
-        cwd=conf.parent,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=timeout,

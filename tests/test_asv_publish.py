@@ -4,12 +4,19 @@ Part 1 (always runs): publish with a temp copy of asv.conf.json whose html_dir/e
 in tmp_path, then check index.json (benchmarks, both machines, the GPU machine fields)
 and the graph JSON, and that nothing was written into the repository.
 
-Part 2 (skips without chromium, or when npm cannot fetch asv's CDN assets): serve the
+Part 2 (marked slow; skips without chromium, or when npm cannot fetch asv's CDN assets): serve the
 html dir on 127.0.0.1 with the CDN scripts replaced by npm copies (tests/asv_offline.py)
 and check, in headless Chromium's DOM and screenshot, the benchmark grid, the graph of
 vector_add.VectorAdd.track_device_time and the machine filters.
 
 Set ASV_PUBLISH_SCREENSHOT_DIR to keep the screenshots.
+
+What asv does with the committed results that these tests pin down (docs/validation.md, "asv
+publish"): the result files made before the uuid fix carry ``gpu_uuid`` in their ``params``, and
+asv keys graph series by those params, so their history is drawn as one series per physical
+card (results are never edited; newer results carry no uuid). asv.conf.json's
+``regressions_first_commits`` starts regression detection after the A/B validation's revert,
+which the per-card split would otherwise hide, and its thresholds are the gate's factors.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -180,6 +188,65 @@ def test_graph_json_for_each_machine(published, index):
         assert {str(r) for r, _ in points} & full_suite, machine
 
 
+PLANTED, REVERT = "92da6ebb", "6c9baf00"  # the A/B validation's slowdown and its revert
+
+
+def _regressions(html: Path) -> list[list]:
+    return json.loads((html / "regressions.json").read_text())["regressions"]
+
+
+def test_regressions_list_no_reverted_regression(published, index):
+    r2h = index["revision_to_hash"]
+    for name, _path, _params, _j, _last, _best, jumps in _regressions(published["html"]):
+        for _a, b, _before, _after in jumps:
+            assert not r2h[str(b)].startswith(PLANTED), (name, "reverted at " + REVERT)
+
+
+def test_publish_prints_no_skipping_for_our_files(published):
+    # asv walks every directory under results_dir and warns for one without a machine.json;
+    # no asv option excludes a directory, so the probe JSON lives in probes/, beside results/.
+    skipped = [line for line in published["proc"].stdout.splitlines() if "Skipping" in line]
+    assert skipped == []
+
+
+@pytest.fixture(scope="module")
+def derived_regression(tmp_path_factory):
+    """results/ plus a derived h200 result at a commit after the revert, device times x 1.5."""
+    later = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "addd5fc^{commit}"], cwd=REPO,
+                           capture_output=True, text=True).stdout.strip()
+    if not later:
+        pytest.skip("this checkout lacks commit addd5fc (shallow clone?)")
+    tmp = tmp_path_factory.mktemp("derived_regression")
+    tree = tmp / "derived_results_h200_slower_at_addd5fc"
+    shutil.copytree(RESULTS, tree)
+    # asv publish draws only ids in benchmarks.json, which every asv run of the new suite rewrites:
+    # keep the old ids' entries (the fixture holds the benchmarks.json these results came with)
+    old_ids = json.loads((REPO / "tests" / "fixtures" / "h100_real_subset" / "benchmarks.json").read_text())
+    current = json.loads((tree / "benchmarks.json").read_text())
+    (tree / "benchmarks.json").write_text(json.dumps({**old_ids, **current}))
+    (source,) = (tree / "h200").glob("5da442f3-*.json")
+    data = json.loads(source.read_text())
+    data["commit_hash"], data["date"] = later, data["date"] + 86_400_000
+    row = data["results"][BENCH]
+    row[0] = [v * 1.5 if isinstance(v, float) and v == v else v for v in row[0]]
+    (tree / "h200" / source.name.replace("5da442f3", later[:8])).write_text(json.dumps(data))
+    conf_path = asv_offline.write_conf(tmp)
+    conf = json.loads(conf_path.read_text())
+    conf["results_dir"] = str(tree)
+    conf_path.write_text(json.dumps(conf))
+    proc = asv_offline.publish(conf_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"later": later, "html": tmp / "html"}
+
+
+def test_a_regression_after_the_revert_is_still_listed(derived_regression):
+    index = json.loads((derived_regression["html"] / "index.json").read_text())
+    r2h = index["revision_to_hash"]
+    listed = {(name.split("(")[0], params.get("machine"), r2h[str(jumps[-1][1])])
+              for name, _p, params, _j, _l, _b, jumps in _regressions(derived_regression["html"])}
+    assert (BENCH, "h200", derived_regression["later"]) in listed
+
+
 # ---------------------------------------------------------------------------------------
 # part 2: the page in headless Chromium
 
@@ -205,6 +272,7 @@ def site(published, tmp_path_factory):
         "index": "",
         "graph": f"#{BENCH}",
         "graph_nolegend": f"#{BENCH}?show-legend=false",
+        "regressions": "#regressions",
     }
     doms = {}
     with asv_offline.serve(html) as base:
@@ -226,6 +294,7 @@ def _text(fragment: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 def test_assets_are_the_cdn_files(site):
     # Where npm ships the very file the CDN serves, index.html keeps its SRI hash (and
     # Chromium enforces it); flot (minified only on cdnjs) and stupidtable (1.0.1 not on
@@ -246,6 +315,7 @@ def test_assets_are_the_cdn_files(site):
         assert (site["html"] / info["local"]).is_file()
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 def test_pages_loaded_their_scripts(site):
     for name, dom in site["dom"].items():
         # js_load_failure() sends the browser to error.html
@@ -253,6 +323,7 @@ def test_pages_loaded_their_scripts(site):
         assert "airspeed velocity" in dom and "gpukernels" in dom, name
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 def test_index_page_shows_benchmark_grid(site):
     dom = site["dom"]["index"]
     grid = _text(_section(dom, "summarygrid-display"))
@@ -262,6 +333,7 @@ def test_index_page_shows_benchmark_grid(site):
     assert dom.count('class="flot-base"') >= 1  # thumbnails are flot plots
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 def test_graph_page_plots_both_machines(site):
     dom = site["dom"]["graph"]
     main = _section(dom, "main-graph", 400_000)
@@ -274,6 +346,7 @@ def test_graph_page_plots_both_machines(site):
     assert BENCH in _text(dom)
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 def test_graph_page_filters_by_gpu_fields(site, index):
     panel = _text(_section(site["dom"]["graph"], "graphdisplay-state-params", 60_000))
     # asv shows a filter for each machine param with more than one value (one-valued
@@ -287,6 +360,7 @@ def test_graph_page_filters_by_gpu_fields(site, index):
     assert "h100-80gb-hbm3" in panel and "NVIDIA H200" in panel
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 def test_graph_screenshot_shows_lines(site):
     np = pytest.importorskip("numpy")
     image = pytest.importorskip("PIL.Image")
@@ -304,3 +378,28 @@ def test_graph_screenshot_shows_lines(site):
     assert colored > 500, colored
     grid = pixels("asv_index.png")[120:900, 240:1380].reshape(-1, 3)
     assert len(np.unique(grid, axis=0)) > 2  # the grid page is not blank either
+
+
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
+def test_regressions_page_shows_no_reverted_slowdown(site):
+    dom = site["dom"]["regressions"]
+    body = _text(_section(dom, "regressions-body", 100_000))
+    assert PLANTED not in body and "regressions" in body.lower()
+
+
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
+def test_graph_legend_does_not_cover_the_plot(site):
+    # asv 0.6.6 draws the legend inside the plot (flot position "nw"): with 2 machines x 10
+    # sizes its lines cover the data. Moving it needs an asv publish plugin (a module asv
+    # imports, listed in asv.conf.json's "plugins"); until the lead adds it this fails visibly.
+    conf = asv_offline.load_asv_conf()
+    if ".gpukernels.asv_publish" not in conf.get("plugins", []):
+        pytest.xfail("the legend is inside the plot until gpukernels/asv_publish.py is added (lead)")
+    dom = site["dom"]["graph"]
+    main = _section(dom, "main-graph", 400_000)
+    legend_at = dom.find('id="graph-legend"')
+    assert legend_at >= 0
+    main_end = dom.find('id="overview"')
+    assert 'class="legendLabel"' not in dom[dom.find('id="main-graph"'):main_end]
+    assert 'class="legendLabel"' in dom[legend_at:]
+    assert '<canvas class="flot-base"' in main[:2000]

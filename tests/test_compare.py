@@ -1,9 +1,10 @@
-"""The regression gate (gpukernels.compare, scripts/compare.py) on real H100/H200 results.
+"""The regression gate (gpukernels.compare, gpukernels-compare) on real H100/H200 results.
 
 tests/fixtures/h100_real_subset holds real asv files (see its README.txt): a same-GPU A/A pair
 with raw samples (617e61aa, 6c9baf00), a cross-GPU A/A pair (b13c3b7f, 5da442f3: same kernel
-source, two physical H100s) and an A/B pair (b13c3b7f -> 92da6ebb: planted slowdown). Expected values are read from the stored JSON here, independently of the loader.
-Trees and frames changed by a test are named ``derived_*``.
+source, two physical H100s) and an A/B pair (b13c3b7f -> 92da6ebb: planted slowdown). Expected
+values are read from the stored JSON here, independently of the loader. Trees and frames changed
+by a test are named ``derived_*``; frames built from nothing are named ``made_*``.
 """
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.synthetic_tree import COMMITS, write_tree
-from gpukernels.compare import CompareError, compare, decide
+from gpukernels import catalogue
+from gpukernels.cli.compare import main
+from gpukernels.compare import (CARD_FACTOR, HOST_FACTOR, CompareError, bound_of, compare, decide, evidence,
+                                is_speed, u_test)
 from gpukernels.compare_render import format_quantity, render
-from gpukernels.mannwhitney import mann_whitney_u
 from gpukernels.results import Results, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +42,12 @@ NO_CI = (math.nan, math.nan)
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=120)
+
+
+def run_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def stored_medians(results_dir: Path, commit: str) -> dict[int, float]:
@@ -58,68 +69,86 @@ def real() -> Results:
     return load_results(REAL)
 
 
-# --- Mann-Whitney U against values computed by hand ------------------------------------------
+# --- Mann-Whitney U (scipy) against values computed by hand --------------------------------
 
 def test_u_exact_when_samples_do_not_overlap() -> None:
-    # U = 0; exact two-sided p = 2 / C(10, 5): only 2 of 252 orderings are this extreme
-    assert mann_whitney_u([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == (0.0, pytest.approx(2 / 252))
+    # exact two-sided p = 2 / C(10, 5): only 2 of 252 orderings are this extreme
+    assert u_test([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252)
 
 
 def test_u_exact_interleaved() -> None:
-    # x beats y in 3 pairs (3>2, 5>2, 5>4). For 3 + 3 values the 20 orderings give U = 0..9 with
-    # counts 1,1,2,3,3,3,3,2,1,1, so P(U <= 3) = 7/20 and the two-sided p = 0.7.
-    assert mann_whitney_u([1, 3, 5], [2, 4, 6]) == (3.0, pytest.approx(0.7))
+    # x beats y in 3 pairs. For 3 + 3 values the 20 orderings give U = 0..9 with counts
+    # 1,1,2,3,3,3,3,2,1,1, so P(U <= 3) = 7/20 and the two-sided p = 0.7.
+    assert u_test([1, 3, 5], [2, 4, 6]) == pytest.approx(0.7)
 
 
 def test_u_normal_with_ties() -> None:
     # pooled ranks: 1 -> 1, the three 2s -> 3, 3 -> 5, 4 -> 6, the two 5s -> 7.5, 6 -> 9
-    # R_x = 1 + 3 + 3 + 6 = 13, U = 13 - 4*5/2 = 3; ties (t=3, t=2) give sum(t^3 - t) = 30
+    # R_x = 13, U = 3; ties (t=3, t=2) give sum(t^3 - t) = 30; continuity correction 0.5
     variance = 4 * 5 / 12 * (10 - 30 / (9 * 8))
     z = (abs(3 - 10) - 0.5) / math.sqrt(variance)
-    u, p = mann_whitney_u([1, 2, 2, 4], [2, 3, 5, 5, 6])
-    assert u == 3.0
+    p = u_test([1, 2, 2, 4], [2, 3, 5, 5, 6])
     assert p == pytest.approx(math.erfc(z / math.sqrt(2)))
     assert p == pytest.approx(0.10386, abs=1e-5)
 
 
-def test_u_normal_for_large_samples() -> None:
-    # 21 + 21 values, no ties, beyond the exact table: variance = m*n*(N+1)/12 = 1580.25
-    u, p = mann_whitney_u(list(range(21)), list(range(21, 42)))
-    assert u == 0.0
+def test_u_normal_beyond_the_exact_limit() -> None:
+    # 21 + 21 values, no ties, more than EXACT_MAX a side: variance = m*n*(N+1)/12 = 1580.25
+    p = u_test(list(range(21)), list(range(21, 42)))
     assert p == pytest.approx(math.erfc((220.5 - 0.5) / math.sqrt(1580.25) / math.sqrt(2)))
     assert p == pytest.approx(3.13e-8, rel=1e-2)
 
 
 def test_u_identical_samples_give_p_one() -> None:
-    assert mann_whitney_u([2.0] * 6, [2.0] * 6) == (18.0, 1.0)
+    assert u_test([2.0] * 6, [2.0] * 6) == 1.0
 
 
 @given(st.lists(st.integers(0, 6), min_size=1, max_size=12), st.lists(st.integers(0, 6), min_size=1, max_size=12))
 def test_u_is_symmetric(x: list[int], y: list[int]) -> None:
-    u_x, p_x = mann_whitney_u(x, y)
-    u_y, p_y = mann_whitney_u(y, x)
-    assert u_x + u_y == len(x) * len(y)
+    p_x, p_y = u_test(x, y), u_test(y, x)
     assert p_x == pytest.approx(p_y) and 0 < p_x <= 1
 
 
 # --- the decision rule --------------------------------------------------------------------
 
-def test_u_test_needs_five_samples_a_side() -> None:
+def test_evidence_u_test_needs_five_samples_a_side() -> None:
     five_a, five_b = [1.0, 1.01, 1.02, 1.03, 1.04], [1.2, 1.21, 1.22, 1.23, 1.24]
-    assert decide(1.2, 1.05, 0.01, five_a, five_b, NO_CI, NO_CI) == ("slower", "U test p=0.0079")
-    assert decide(1 / 1.2, 1.05, 0.01, five_b, five_a, NO_CI, NO_CI) == ("faster", "U test p=0.0079")
-    # 4 + 4 samples: no U test; no CIs either, so a 20% change is uncertain, never slower
-    assert decide(1.2, 1.05, 0.01, five_a[:4], five_b[:4], NO_CI, NO_CI) == ("uncertain", "no spread stored")
-    # ... and with CIs, asv's rule decides
-    assert decide(1.2, 1.05, 0.01, five_a[:4], five_b[:4], (1.0, 1.05), (1.19, 1.25)) == ("slower", "99% CIs disjoint")
-    assert decide(1.2, 1.05, 0.01, None, None, (1.0, 1.2), (1.19, 1.25)) == ("uncertain", "99% CIs overlap")
+    p, _, test = evidence(five_a, five_b, NO_CI, NO_CI)
+    assert (p, test) == (pytest.approx(2 / 252), "U test p=0.0079")
+    # 4 + 4 samples: no U test; no CIs either: no evidence
+    assert evidence(five_a[:4], five_b[:4], NO_CI, NO_CI)[1:] == (False, "no spread stored")
+    # ... and with CIs, asv's rule
+    assert evidence(five_a[:4], five_b[:4], (1.0, 1.05), (1.19, 1.25))[1:] == (True, "99% CIs disjoint")
+    assert evidence(None, None, (1.0, 1.2), (1.19, 1.25))[1:] == (False, "99% CIs overlap")
 
 
-def test_significant_within_factor_is_same_and_beyond_unproven_is_uncertain() -> None:
-    a, b = [1.0, 1.001, 1.002, 1.003, 1.004], [1.03, 1.031, 1.032, 1.033, 1.034]
-    assert decide(1.03, 1.05, 0.01, a, b, NO_CI, NO_CI) == ("same", "U test p=0.0079")
-    # interleaved samples: p = 0.69, so even a 10% median ratio is uncertain
-    assert decide(1.10, 1.05, 0.01, [1, 3, 5, 7, 9], [2, 4, 6, 8, 10], NO_CI, NO_CI) == ("uncertain", "U test p=0.69")
+def test_decide() -> None:
+    assert decide(1.2, 1.05, True) == "slower"
+    assert decide(1 / 1.2, 1.05, True) == "faster"
+    assert decide(1.2, 1.05, False) == "uncertain"
+    assert decide(1.03, 1.05, True) == "same"  # significant but within the factor
+
+
+def test_bound_from_catalogue_and_the_rule_for_older_ids() -> None:
+    assert bound_of("kernels.VectorAdd.track_device_time") == "device"
+    assert bound_of("baselines.VectorAdd.track_seconds") == "host"
+    assert bound_of("launches.Enqueue.track_seconds") == "host"
+    # committed results predate the catalogue: area, method or asv's time_ decide
+    assert bound_of(DEVICE_TIME) == "device"
+    assert bound_of("vector_add.VectorAdd.track_bandwidth") == "device"
+    assert bound_of("transfers.Transfers.track_bandwidth") == "device"
+    assert bound_of("vector_add.VectorAdd.time_call") == "host"  # wall clock around launch + sync
+    assert bound_of("vector_add.SeedAudit.track_seconds") == "host"  # track_seconds: host families only
+    assert bound_of("baselines.NumpyAdd.time_add") == "host"
+    assert bound_of("launches.LaunchCost.track_graph_replay") == "host"
+    assert bound_of("compile.Compile.track_first_call") == "host"
+
+
+def test_only_times_and_rates_are_speeds() -> None:
+    assert is_speed("seconds") and is_speed("GB/s")
+    units = {m.unit for f in catalogue.FAMILIES for m in f.metrics} | {"ok"}
+    assert {u for u in units if not is_speed(u)} == {
+        "id", "flags", "errors", "blocks", "threads", "ok (1 = correct)", "MHz", "ok"}
 
 
 # --- A/A and A/B on the real H100 results ---------------------------------------------------
@@ -133,54 +162,69 @@ def test_ab_planted_slowdown_is_flagged_at_every_size(real: Results) -> None:
     result = compare(real, "b13c3b7f", "92da6ebb")
     assert (result.machine, result.base[:8], result.head[:8]) == (MACHINE, "b13c3b7f", "92da6ebb")
     assert slower_sizes(result.rows) == at_least_10_percent
-    assert result.counts() == {"slower": 10, "faster": 0, "uncertain": 0, "same": 0}
+    assert result.counts() == {"slower": 10, "faster": 0, "uncertain": 0, "same": 0, "throttled": 0, "unjudged": 0}
+    assert set(result.rows.test) == {"99% CIs disjoint"}  # no samples stored: asv's rule decides
     assert result.not_compared == {"skipped or failed": 10}  # device 1 absent on this host
     assert result.exit_code == 1
     worst = result.rows.iloc[0]
     assert (worst.params, worst.ratio) == ("n=2^22, device=0", pytest.approx(ratios[2**22]))
     assert list(result.rows.ratio) == sorted(ratios.values(), reverse=True)
+    # the old results record no card: the card-to-card rule (1.10) applies, and 1.21x is beyond it
+    assert not result.cards.same and result.device_factor == CARD_FACTOR
 
 
-def test_ab_cli_exit_1_names_the_slowed_sizes() -> None:
-    done = cli("b13c3b7f", "92da6ebb", "--results", str(REAL))
+def test_ab_cli_exit_1_names_the_slowed_sizes_and_says_the_card_rule_first() -> None:
+    done = cli("b13c3b7f", "92da6ebb", "--results", str(REAL))  # the scripts/ wrapper, as a user runs it
     assert done.returncode == 1, done.stderr
-    slower = [line for line in done.stdout.splitlines() if "  slower  " in line]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("WARNING cards: GPU card unknown (base not recorded, head not recorded")
+    assert "card-to-card rule: device-bound factor 1.1 = max(--factor 1.05, 1.1)" in lines[0]
+    slower = [line for line in lines if "  slower  " in line]
     assert len(slower) == 10
     assert any("n=2^20, device=0" in line and "3.512 us" in line and "5.27 us" in line for line in slower)
-    assert "summary: 10 slower, 0 faster, 0 uncertain, 0 same" in done.stdout
+    assert "device-bound: 10 slower, 0 faster, 0 uncertain, 0 same, 0 throttled, 0 unjudged" in lines
+    assert lines[-1] == "exit 1: 10 device-bound slower"
 
 
-def test_same_gpu_aa_passes_at_the_default_factor_on_the_u_test(real: Results) -> None:
-    result = compare(real, "617e61aa", "6c9baf00")
-    assert result.counts() == {"slower": 0, "faster": 0, "uncertain": 0, "same": 10}
-    assert result.exit_code == 0
-    assert all(t.startswith("U test") for t in result.rows.test)  # raw samples were recorded
+def test_same_gpu_aa_passes_on_the_u_test(real: Results, capsys: pytest.CaptureFixture) -> None:
+    for same_card in (False, True):  # with the card rule (factor 1.10) and without it (1.05)
+        result = compare(real, "617e61aa", "6c9baf00", same_card=same_card)
+        assert result.counts() == {"slower": 0, "faster": 0, "uncertain": 0, "same": 10, "throttled": 0,
+                                   "unjudged": 0}
+        assert result.exit_code == 0
+    assert all(t.startswith("U test p=") and " q=" in t for t in result.rows.test)  # raw samples recorded
     assert result.rows.ratio.between(0.99, 1.01).all()
-    done = cli("617e61aa", "6c9baf00", "--results", str(REAL))
-    assert done.returncode == 0, done.stderr
-    assert "summary: 0 slower, 0 faster, 0 uncertain, 10 same" in done.stdout
+    assert result.rows.q.notna().all() and (result.rows.q >= result.rows.p).all()
+    code, out, _ = run_main(capsys, "617e61aa", "6c9baf00", "--results", str(REAL))
+    assert code == 0
+    assert "device-bound: 0 slower, 0 faster, 0 uncertain, 10 same, 0 throttled, 0 unjudged" in out
 
 
-def test_aa_passes_at_factor_1_10(real: Results) -> None:
-    result = compare(real, "b13c3b7f", "5da442f3", factor=1.10)
-    assert result.counts() == {"slower": 0, "faster": 0, "uncertain": 0, "same": 10}
-    assert result.exit_code == 0
-    assert sum(result.added.values()) == 174  # the rest of the full suite at 5da442f3
-    done = cli("b13c3b7f", "5da442f3", "--results", str(REAL), "--factor", "1.10", "--only-changed")
-    assert done.returncode == 0
-    assert "no parameter set changed beyond the factor" in done.stdout
-
-
-def test_aa_at_default_factor_flags_the_two_smallest_sizes(real: Results) -> None:
-    # A known false alarm, kept visible: the A/A runs were on two physical H100s (see the fixture
-    # README); at ~1 us the device-to-device shift (+9.4% at 2^10, +5.4% at 2^12) exceeds both the
-    # 5% factor and the within-run 99% CIs. docs/validation.md discusses it.
+def test_cross_card_aa_passes_by_the_card_rule_and_fails_without_it(real: Results) -> None:
+    # The A/A pair ran on two physical H100s (fixture README). At ~1 us the card-to-card shift
+    # (+9.4% at 2^10, +5.4% at 2^12) exceeds the 5% factor and the within-run 99% CIs.
     base, head = stored_medians(REAL, "b13c3b7f"), stored_medians(REAL, "5da442f3")
     assert head[2**10] / base[2**10] == pytest.approx(1.0944, abs=1e-4)
     assert head[2**12] / base[2**12] == pytest.approx(1.0539, abs=1e-4)
-    result = compare(real, "b13c3b7f", "5da442f3")
-    assert slower_sizes(result.rows) == {10, 12}
-    assert result.counts() == {"slower": 2, "faster": 0, "uncertain": 0, "same": 8}
+    result = compare(real, "b13c3b7f", "5da442f3")  # no card recorded: the card rule, 1.10
+    assert result.counts()["same"] == 10 and result.exit_code == 0
+    assert sum(result.added.values()) == 174  # the rest of the full suite at 5da442f3
+    told_same = compare(real, "b13c3b7f", "5da442f3", same_card=True)  # as if one card: 1.05
+    assert slower_sizes(told_same.rows) == {10, 12}
+    assert told_same.exit_code == 1
+
+
+def test_decisions_hold_when_benchmarks_json_no_longer_lists_the_old_ids(tmp_path: Path) -> None:
+    # results/benchmarks.json is rewritten by every asv run of the new suite; the committed old
+    # ids then have no unit there, and the gate takes it from the catalogue's method of that name
+    tree = tmp_path / "derived_h100_benchmarks_json_without_old_ids"
+    shutil.copytree(REAL, tree)
+    (tree / "benchmarks.json").write_text(json.dumps({"version": 2}))
+    derived = load_results(tree)
+    assert derived.frame.unit[derived.frame.benchmark == DEVICE_TIME].isna().all()
+    assert compare(derived, "b13c3b7f", "92da6ebb").counts()["slower"] == 10
+    aa = compare(derived, "617e61aa", "6c9baf00")
+    assert aa.counts()["same"] == 10 and aa.exit_code == 0
 
 
 def test_derived_tree_without_stored_spread_is_uncertain(tmp_path: Path) -> None:
@@ -195,46 +239,191 @@ def test_derived_tree_without_stored_spread_is_uncertain(tmp_path: Path) -> None
             row[columns.index(name)] = [None] * len(row[columns.index(name)])
         path.write_text(json.dumps(data))
     result = compare(load_results(tree), "b13c3b7f", "92da6ebb")
-    assert result.counts() == {"slower": 0, "faster": 0, "uncertain": 10, "same": 0}
+    assert result.counts()["uncertain"] == 10
     assert set(result.rows.test) == {"no spread stored"}
     assert result.exit_code == 0
 
 
-# --- rates, the U test end to end, output --------------------------------------------------
+# --- made-up frames: cards, throttling, host-bound, correction --------------------------------
 
-def test_rates_are_inverted_and_u_test_decides(tmp_path: Path) -> None:
-    synthetic = load_results(write_tree(tmp_path / "results"))
-    frame = synthetic.frame.copy()
-    # derived: halve the bandwidth of the new commit on h100-test (5 stored samples a side)
-    halve = (frame.machine == "h100-test") & (frame.commit == COMMITS["new"]) & (
-        frame.benchmark == "vector_add.VectorAdd.track_bandwidth") & (frame.status == "ok")
-    frame.loc[halve, "median"] = frame.loc[halve, "median"] / 2
-    frame.loc[halve, "samples"] = frame.loc[halve, "samples"].map(lambda s: [x / 2 for x in s])
-    derived_half_bandwidth = Results(frame=frame, unread=synthetic.unread)
-    result = compare(derived_half_bandwidth, "1111", "aaaa")
-    bandwidth = result.rows[result.rows.benchmark == "vector_add.VectorAdd.track_bandwidth"]
-    assert len(bandwidth) == 4
-    assert set(bandwidth.ratio) == {2.0} and set(bandwidth.decision) == {"slower"}
-    assert set(bandwidth.test) == {"U test p=0.0079"}  # 5 + 5 samples, none overlapping
-    others = result.rows[result.rows.benchmark != "vector_add.VectorAdd.track_bandwidth"]
-    assert set(others.decision) == {"same"} and set(others.test) == {"U test p=1"}
-    # device 1 skipped in 3 benchmarks x 4 sizes, time_call(2^28, 0) and one seed grid failed: 14;
-    # the old commit ran an older device-time benchmark: its 4 ok sets are not compared either
-    assert result.not_compared == {"skipped or failed": 14, "benchmark version changed": 4}
+BASE, HEAD = "a" * 40, "b" * 40
+
+
+def made_row(commit: str, benchmark: str, params: dict, samples: list[float] | None, unit: str = "seconds",
+             value: float | None = None) -> dict:
+    median = float(np.median(samples)) if samples else value
+    return {"machine": "gpu-box", "commit": commit, "commit_short": commit[:8], "env_name": "env",
+            "benchmark": benchmark, "params": params, "status": "ok", "value": median if value is None else value,
+            "median": median, "samples": samples, "ci_99_a": math.nan, "ci_99_b": math.nan, "unit": unit,
+            "version": "v1"}
+
+
+def made_results(rows: list[dict]) -> Results:
+    return Results(frame=pd.DataFrame(rows))
+
+
+def samples(center: float, n: int = 10, spread: float = 0.001) -> list[float]:
+    return [center * (1 + spread * (i - n / 2) / n) for i in range(n)]
+
+
+def card_rows(base_card: float | None, head_card: float | None) -> list[dict]:
+    return [made_row(c, "probes.Card.track_card_id", {}, None, unit="id", value=v)
+            for c, v in ((BASE, base_card), (HEAD, head_card)) if v is not None]
+
+
+def kernel_rows(ratio: float, impl: str = "seed", throttle: tuple[float, float] = (0, 0)) -> list[dict]:
+    params = {"impl": impl, "n": 1024}
+    return [
+        made_row(BASE, "kernels.VectorAdd.track_device_time", params, samples(1e-6)),
+        made_row(HEAD, "kernels.VectorAdd.track_device_time", params, samples(1e-6 * ratio)),
+        made_row(BASE, "kernels.VectorAdd.track_throttle", params, None, unit="flags", value=throttle[0]),
+        made_row(HEAD, "kernels.VectorAdd.track_throttle", params, None, unit="flags", value=throttle[1]),
+    ]
+
+
+def test_same_card_keeps_the_tight_factor_and_no_warning() -> None:
+    made = made_results(card_rows(0xABC, 0xABC) + kernel_rows(1.07))
+    result = compare(made, BASE, HEAD)
+    assert result.cards.same and result.device_factor == 1.05
+    assert result.rows.set_index("benchmark").decision.to_dict() == {
+        "kernels.VectorAdd.track_device_time": "slower", "kernels.VectorAdd.track_throttle": "unjudged",
+        "probes.Card.track_card_id": "unjudged"}
     text = render(result)
-    assert "not compared, benchmark version changed: 4 parameter sets" in text
-    assert "not read: h100-test/deadbeef-corrupt.json" in text
+    assert text.startswith("compare aaaaaaaa -> bbbbbbbb on gpu-box\n") and "WARNING" not in text
 
 
-def test_markdown_table() -> None:
-    done = cli("b13c3b7f", "92da6ebb", "--results", str(REAL), "--markdown")
-    assert done.returncode == 1
-    lines = done.stdout.splitlines()
-    assert lines[0] == "### Benchmark comparison b13c3b7f -> 92da6ebb on h100-80gb-hbm3: factor 1.05, alpha 0.01"
-    assert "| benchmark " in done.stdout and "|-" in done.stdout
+@pytest.mark.parametrize("base_card, head_card, said", [
+    (0xABC, 0xDEF, "different GPUs: base card 000000000abc, head card 000000000def"),
+    (0xABC, None, "GPU card unknown (base 000000000abc, head not recorded"),
+])
+def test_different_or_missing_card_widens_the_device_factor_and_says_so_first(base_card, head_card, said) -> None:
+    made = made_results(card_rows(base_card, head_card) + kernel_rows(1.07))
+    result = compare(made, BASE, HEAD)
+    assert result.device_factor == CARD_FACTOR
+    assert result.rows.set_index("benchmark").decision["kernels.VectorAdd.track_device_time"] == "same"
+    assert result.exit_code == 0
+    first = render(result).splitlines()[0]
+    assert first.startswith(f"WARNING cards: {said}") and "card-to-card rule" in first
+    assert render(result, markdown=True).splitlines()[0].startswith(f"> **cards: {said}")
+    # beyond the card factor it is still slower
+    assert compare(made_results(card_rows(base_card, head_card) + kernel_rows(1.2)), BASE, HEAD).exit_code == 1
+
+
+def test_throttled_parameter_sets_are_never_slower() -> None:
+    made = made_results(card_rows(1, 1) + kernel_rows(1.5, "seed", throttle=(0, 3)) + kernel_rows(1.5, "pairs"))
+    result = compare(made, BASE, HEAD)
+    by = result.rows.set_index(["benchmark", "params"]).decision
+    assert by["kernels.VectorAdd.track_device_time", "impl=seed, n=2^10"] == "throttled"
+    assert by["kernels.VectorAdd.track_throttle", "impl=seed, n=2^10"] == "throttled"
+    assert by["kernels.VectorAdd.track_device_time", "impl=pairs, n=2^10"] == "slower"  # clean: judged
+    text = render(result)
+    assert "throttle flags base 0, head 3" in text
+    assert "throttled: 2 metrics x parameter sets where NVML saw a slowdown reason" in text
+    only_throttled = made_results(card_rows(1, 1) + kernel_rows(1.5, "seed", throttle=(2, 0)))
+    assert compare(only_throttled, BASE, HEAD).exit_code == 0
+
+
+def test_host_bound_is_reported_but_fails_only_when_asked(capsys: pytest.CaptureFixture) -> None:
+    params = {"impl": "numpy", "n": 1024}
+    rows = card_rows(1, 1) + kernel_rows(1.0) + [
+        made_row(BASE, "baselines.VectorAdd.track_seconds", params, samples(1e-4)),
+        made_row(HEAD, "baselines.VectorAdd.track_seconds", params, samples(1e-4 * 2)),
+    ]
+    result = compare(made_results(rows), BASE, HEAD)
+    assert result.counts("host")["slower"] == 1 and result.counts("device")["slower"] == 0
+    assert result.exit_code == 0
+    text = render(result)
+    assert "host-bound (reported; fails the gate only with --fail-on-host)" in text
+    assert text.rstrip().endswith("exit 0: nothing device-bound slower (1 host-bound slower, reported only)")
+    assert compare(made_results(rows), BASE, HEAD, fail_on_host=True).exit_code == 1
+    # within the host factor (1.5) a host-bound change is 'same', where a device-bound one is not
+    rows[-1] = made_row(HEAD, "baselines.VectorAdd.track_seconds", params, samples(1e-4 * 1.4))
+    assert compare(made_results(rows), BASE, HEAD, fail_on_host=True).counts("host")["same"] == 1
+
+
+def test_impossible_values_are_not_compared_and_never_printed() -> None:
+    rows = card_rows(1, 1) + kernel_rows(1.0)
+    for n, (base, head) in enumerate([(-1e-6, 1e-6), (0.0, 1e-6), (math.inf, 1e-6), (1e-6, math.nan)]):
+        params = {"impl": "seed", "n": 2 ** (12 + n)}
+        rows += [made_row(BASE, "kernels.VectorAdd.track_device_time", params, None, value=base),
+                 made_row(HEAD, "kernels.VectorAdd.track_device_time", params, None, value=head)]
+    result = compare(made_results(rows), BASE, HEAD)
+    assert result.not_compared == {"invalid value (not finite, negative, or a time or rate of zero)": 4}
+    text = render(result)
+    assert "inf" not in text and "-1e" not in text and "-1 us" not in text
+    only_bad = made_results([made_row(c, "kernels.VectorAdd.track_device_time", {"impl": "seed", "n": 1}, None,
+                                      value=v) for c, v in ((BASE, -1.0), (HEAD, 1.0))])
+    with pytest.raises(CompareError, match="no valid value at both aaaaaaaa and bbbbbbbb on gpu-box"):
+        compare(only_bad, BASE, HEAD)
+
+
+def test_benjamini_hochberg_keeps_an_aa_of_hundreds_of_sets_clean() -> None:
+    # 300 parameter sets of pure noise (same distribution at base and head), 10 samples a side,
+    # and a wide enough spread that the factor never shields them: without a correction ~1% of
+    # them would be significant at alpha = 0.01; the adjusted q-values keep the family clean.
+    rng = np.random.default_rng(7)
+    rows = card_rows(1, 1)
+    for i in range(300):
+        params = {"impl": "seed", "n": i}
+        for commit in (BASE, HEAD):
+            rows.append(made_row(commit, "kernels.VectorAdd.track_device_time", params,
+                                 list(1e-6 * rng.lognormal(0, 0.3, 10))))
+    result = compare(made_results(rows), BASE, HEAD)
+    timed = result.rows[result.rows.benchmark == "kernels.VectorAdd.track_device_time"]
+    assert (timed.p < 0.01).sum() >= 1  # raw p-values do raise false alarms ...
+    assert (timed.q < 0.01).sum() == 0  # ... the adjusted ones do not
+    assert result.counts()["slower"] == 0 and result.exit_code == 0
+
+
+def test_correction_families_are_per_bound() -> None:
+    # one clear device-bound slowdown next to 100 noisy host-bound sets: its q-value is its own
+    rows = card_rows(1, 1) + kernel_rows(1.5, "seed")
+    for i in range(100):
+        for commit in (BASE, HEAD):
+            rows.append(made_row(commit, "baselines.VectorAdd.track_seconds", {"impl": "numpy", "n": i},
+                                 samples(1e-4, spread=0.5)))
+    result = compare(made_results(rows), BASE, HEAD)
+    device = result.rows[result.rows.benchmark == "kernels.VectorAdd.track_device_time"].iloc[0]
+    assert device.q == device.p and device.decision == "slower"
+
+
+# --- rates, the synthetic tree, output ------------------------------------------------------
+
+def test_rates_are_inverted_and_the_u_test_decides() -> None:
+    rows = card_rows(1, 1)
+    for n in (2**10, 2**20):
+        params = {"impl": "seed", "n": n}
+        rows += [made_row(BASE, "kernels.VectorAdd.track_bandwidth", params, samples(3000.0), unit="GB/s"),
+                 made_row(HEAD, "kernels.VectorAdd.track_bandwidth", params, samples(1500.0), unit="GB/s")]
+    result = compare(made_results(rows), BASE, HEAD)
+    bandwidth = result.rows[result.rows.benchmark == "kernels.VectorAdd.track_bandwidth"]
+    assert len(bandwidth) == 2 and set(bandwidth.inverted) == {True}
+    assert list(bandwidth.ratio) == [pytest.approx(2.0)] * 2 and set(bandwidth.decision) == {"slower"}
+    assert list(bandwidth.p) == [pytest.approx(2 / math.comb(20, 10))] * 2  # exact: none overlapping
+
+
+def test_synthetic_tree_every_row_gets_a_decision_and_unread_files_are_named(tmp_path: Path) -> None:
+    # the synthetic tree (tests/fixtures/synthetic_tree.py) holds corrupt files and non-speed units
+    result = compare(load_results(write_tree(tmp_path / "results")), COMMITS["old"][:4], COMMITS["new"][:4])
+    assert set(result.rows.decision) <= {"slower", "faster", "uncertain", "same", "throttled", "unjudged"}
+    assert set(result.rows.decision[~result.rows.unit.map(is_speed)]) <= {"unjudged", "throttled"}
+    assert set(result.rows.bound) <= {"device", "host"}
+    assert "not read: " in render(result)
+
+
+def test_markdown_table_on_stdout_and_into_a_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL), "--markdown")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("> **cards: GPU card unknown")
+    assert "### Benchmark comparison b13c3b7f -> 92da6ebb on h100-80gb-hbm3" in lines
+    assert "#### device-bound (fails the gate when slower)" in lines
     row = next(line for line in lines if "n=2^26, device=0" in line)
     assert [c.strip() for c in row.strip("|").split("|")] == [
         DEVICE_TIME, "n=2^26, device=0", "295.2 us", "376.9 us", "1.277", "slower", "99% CIs disjoint"]
+    md = tmp_path / "out" / "summary.md"
+    code, text_out, _ = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL), "--markdown", str(md))
+    assert code == 1 and md.read_text() == out and text_out.startswith("WARNING cards:")
 
 
 @pytest.mark.parametrize("value, unit, text", [
@@ -243,6 +432,8 @@ def test_markdown_table() -> None:
     (2.5, "seconds", "2.5 s"),
     (9.4e-07, "seconds", "940 ns"),
     (2749.3, "GB/s", "2749 GB/s"),
+    (0xBF244D618F7E, "id", "bf244d618f7e"),
+    (math.nan, "seconds", "-"),
 ])
 def test_format_quantity(value: float, unit: str, text: str) -> None:
     assert format_quantity(value, unit) == text
@@ -250,14 +441,14 @@ def test_format_quantity(value: float, unit: str, text: str) -> None:
 
 # --- could not compare: exit 2 -------------------------------------------------------------
 
-def test_unknown_commit_exit_2_lists_known_commits() -> None:
-    done = cli("b13c3b7f", "deadbeef", "--results", str(REAL))
-    assert done.returncode == 2
-    assert done.stderr == (
+def test_unknown_commit_exit_2_lists_known_commits(capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run_main(capsys, "b13c3b7f", "deadbeef", "--results", str(REAL))
+    assert code == 2
+    assert err == (
         "compare: no results for commit 'deadbeef'; known commits: "
         "h100-80gb-hbm3: 5da442f3, 617e61aa, 6c9baf00, 92da6ebb, b13c3b7f\n"
     )
-    assert done.stdout == ""
+    assert out == ""
 
 
 def test_git_refs_resolve_to_results_commits(real: Results) -> None:
@@ -272,38 +463,47 @@ def test_git_refs_resolve_to_results_commits(real: Results) -> None:
         compare(real, "b13c3b7f", "e18d17d", repo_dir=ROOT)
 
 
-def test_two_machines_need_machine(tmp_path: Path) -> None:
+def test_two_machines_need_machine(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     tree = tmp_path / "results"
     shutil.copytree(REAL, tree)
     shutil.copytree(H200, tree / "h200")
-    done = cli("5da442f3", "5da442f3", "--results", str(tree))
-    assert done.returncode == 2
-    assert done.stderr == ("compare: 5da442f3 and 5da442f3 were both run on several machines "
-                           "(h100-80gb-hbm3, h200): choose one with --machine\n")
+    code, _, err = run_main(capsys, "5da442f3", "5da442f3", "--results", str(tree))
+    assert code == 2
+    assert err == ("compare: 5da442f3 and 5da442f3 were both run on several machines "
+                   "(h100-80gb-hbm3, h200): choose one with --machine\n")
 
-    done = cli("b13c3b7f", "5da442f3", "--results", str(tree), "--machine", "h200")
-    assert done.returncode == 2
-    assert done.stderr == "compare: no results for commit b13c3b7f on h200; known commits: h200: 5da442f3\n"
+    code, _, err = run_main(capsys, "b13c3b7f", "5da442f3", "--results", str(tree), "--machine", "h200")
+    assert code == 2
+    assert err == "compare: no results for commit b13c3b7f on h200; known commits: h200: 5da442f3\n"
 
     result = compare(load_results(tree), "5da442f3", "5da442f3", machine="h200")
     ok = load_results(tree).frame.query("machine == 'h200' and status == 'ok'")
     assert len(result.rows) == len(ok) == 163
-    assert set(result.rows.ratio) == {1.0} and set(result.rows.decision) == {"same"}
+    speeds = result.rows[result.rows.decision != "unjudged"]
+    assert set(speeds.ratio) == {1.0} and set(speeds.decision) == {"same"}
+    assert len(result.rows) - len(speeds) == 10  # limits, index errors, device selection: not speeds
 
 
 @pytest.mark.parametrize("args, message", [
     (["--factor", "0.9"], "compare: --factor must be >= 1, got 0.9\n"),
+    (["--host-factor", "0.5"], "compare: --host-factor must be >= 1, got 0.5\n"),
     (["--alpha", "0"], "compare: --alpha must be between 0 and 1, got 0.0\n"),
     (["--machine", "a100"], "compare: no results for machine 'a100'; have h100-80gb-hbm3\n"),
 ])
-def test_bad_options_exit_2(args: list[str], message: str) -> None:
-    done = cli("b13c3b7f", "92da6ebb", "--results", str(REAL), *args)
-    assert (done.returncode, done.stderr) == (2, message)
+def test_bad_options_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL), *args)
+    assert (code, out, err) == (2, "", message)
 
 
-def test_results_are_left_untouched(tmp_path: Path) -> None:
+def test_bad_markdown_path_exit_2_before_reading(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL), "--markdown", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"compare: {tmp_path} is a directory; give a file path\n"
+
+
+def test_results_are_left_untouched(capsys: pytest.CaptureFixture) -> None:
     before = {p: p.read_bytes() for p in REAL.rglob("*") if p.is_file()}
-    assert cli("b13c3b7f", "92da6ebb", "--results", str(REAL)).returncode == 1
+    assert run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL))[0] == 1
     assert {p: p.read_bytes() for p in REAL.rglob("*") if p.is_file()} == before
 
 
@@ -313,3 +513,21 @@ def test_nothing_in_common_is_an_error(real: Results) -> None:
     with pytest.raises(CompareError, match="^nothing to compare: no benchmark ran ok at both b13c3b7f and 5da442f3 on "
                                            "h100-80gb-hbm3$"):
         compare(derived_no_device_time_at_5da442f3, "b13c3b7f", "5da442f3")
+
+
+def test_host_factor_is_the_measured_cross_host_spread(tmp_path: Path) -> None:
+    # docs/validation.md: the one same-commit pair on two hosts (5da442f3 on the H100 and the H200
+    # host) is the only host-bound A/A the committed results hold; its 90th percentile |ratio| is
+    # 1.55 over 70 host-bound parameter sets. The constant is that, rounded down.
+    tree = tmp_path / "results"  # both machines under one benchmarks.json (the parameter names)
+    shutil.copytree(REAL, tree)
+    shutil.copytree(H200, tree / "h200")
+    frame = load_results(tree).frame
+    ok = frame[(frame.commit_short == "5da442f3") & (frame.status == "ok") & (frame.unit == "seconds")]
+    ok = ok.assign(key=ok.params.map(repr))
+    host = ok[ok.benchmark.map(bound_of) == "host"]
+    wide = host.pivot_table(index=["benchmark", "key"], columns="machine", values="median")
+    spread = np.exp(np.abs(np.log(wide["h200"] / wide[MACHINE])))
+    assert len(spread) == 70
+    assert spread.quantile(0.9) == pytest.approx(1.55, abs=0.01)
+    assert HOST_FACTOR == 1.5

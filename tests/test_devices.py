@@ -65,7 +65,7 @@ H100 = DeviceInfo(index=0, name="NVIDIA H100 80GB HBM3", uuid="GPU-d874", comput
 
 
 def test_theoretical_bandwidth_is_2_x_clock_x_bus() -> None:
-    # 2 x 2619 MHz x 5120 bits / 8 = 3352.32 GB/s (results/probes/h100-80gb-hbm3.json has 3352.3)
+    # 2 x 2619 MHz x 5120 bits / 8 = 3352.32 GB/s (probes/h100-80gb-hbm3.json has 3352.3)
     assert H100.memory_bandwidth_gbs == pytest.approx(3352.32)
     assert H100.as_dict()["memory_bandwidth_gbs"] == 3352.3
     assert H100.limits == DOCUMENTED_LIMITS

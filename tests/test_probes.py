@@ -17,7 +17,7 @@ from gpukernels.launch import DOCUMENTED_LIMITS
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = REPO / "scripts" / "probe.py"
-REAL = {name: REPO / "results" / "probes" / f"{name}.json" for name in ("h100-80gb-hbm3", "h200")}
+REAL = {name: REPO / "probes" / f"{name}.json" for name in ("h100-80gb-hbm3", "h200")}
 
 PROBE_NAMES = ("index_mapping", "launch_limits", "seed_claims", "device_selection")
 # asv measures these now (catalogue: launches.*, transfers.Copy, modes.VectorAdd); the committed
@@ -113,7 +113,7 @@ def test_simulator_probe_prints_the_seed_table_and_saves_nothing(sim_runs) -> No
         [t, t % 4, t // 4, 4, 2] for t in range(8)]  # thread, threadIdx, blockIdx, blockDim, gridDim
     assert "machine cuda-simulator (simulator)" in proc.stdout
     assert "not saved" in proc.stderr and "Traceback" not in proc.stderr
-    assert list(sim_runs["plain_cwd"].iterdir()) == []  # no results/probes/cuda-simulator.json
+    assert list(sim_runs["plain_cwd"].iterdir()) == []  # no probes/cuda-simulator.json
     assert sim_runs["results_unchanged"]
 
 

@@ -1,6 +1,6 @@
 """Run the device probes (index table, limits, error strings, device list) and save them as JSON.
 
-    gpukernels-probe                      # every GPU, JSON to results/probes/<machine>.json
+    gpukernels-probe                      # every GPU, JSON to probes/<machine>.json
     gpukernels-probe --device 1           # one GPU
     NUMBA_ENABLE_CUDASIM=1 gpukernels-probe --out /tmp/sim.json   # simulator-safe subset
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="gpukernels-probe", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", type=int, action="append", help="device index (repeatable); default: all")
-    p.add_argument("--out", help="JSON path (default results/probes/<machine>.json on a GPU; "
+    p.add_argument("--out", help="JSON path (default probes/<machine>.json on a GPU; "
                                  "under the simulator nothing is written unless --out is given)")
     args = p.parse_args(argv)
     # numba loads only past argument parsing: --help and a bad --out stay fast
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             out = writable_file(args.out)
         else:
             state = devices.require()
-            default = Path("results/probes") / f"{devices.machine_name()}.json"
+            default = Path("probes") / f"{devices.machine_name()}.json"
             out = None if state == "simulator" else writable_file(default)
         report = probes.run_all(args.device, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True),
                                 checkpoint=_writer(out))

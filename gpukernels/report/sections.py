@@ -204,7 +204,7 @@ def _probe_sections(view: MachineView, probe: dict | None) -> list[Section]:
         if part is not None:
             section.parts.append(part)
     if probe is None:
-        section.parts.append("No probe file (results/probes/<machine>.json) for this machine.")
+        section.parts.append("No probe file (probes/<machine>.json) for this machine.")
     return [section]
 
 

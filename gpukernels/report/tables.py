@@ -585,7 +585,7 @@ def limits(view: MachineView, probe: dict | None) -> Table | None:
         return None
     fams = [f for f in role_families("limits") if view.pick(f)]
     return Table(pd.DataFrame(rows), (
-        "Documented limits from the probe JSON (results/probes/<machine>.json); measured = the largest "
+        "Documented limits from the probe JSON (probes/<machine>.json); measured = the largest "
         "launch that ran, one past it failed" + (f" ({source(view, *fams)})" if fams else "") +
         "; the errors are what the driver and gpukernels say one past the limit."))
 
