@@ -23,10 +23,7 @@ def vector_add_py(a, b):
     """The tutorial's kernel: one thread per element, ``b[i] += a[i]`` with a bounds check."""
     i = cuda.threadIdx.x + cuda.blockIdx.x * cuda.blockDim.x
     if i < b.size:
-        extra = 0.0
-        if i % 64 == 0:  # A/B validation: one far read per 64 elements, times zero (result unchanged)
-            extra = 0.0 * a[(i + b.size // 2) % b.size]
-        b[i] += a[i] + extra
+        b[i] += a[i]
 
 
 vector_add = cuda.jit(cache=True)(vector_add_py)
