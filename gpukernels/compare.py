@@ -65,6 +65,12 @@ CARD_FACTOR = 1.10
 # sets of the one same-commit pair on two hosts (5da442f3, H100 host vs H200 host) is 1.55; within
 # one run a host-bound metric's IQR is 10% of its median (median over sets), 45% at the 90th pct.
 HOST_FACTOR = 1.5
+# Device-bound work shorter than this per operation is judged with SHORT_FACTOR: the same-session
+# A/A on the H100 (1120d299 vs ae01e77a, identical code, docs/validation.md) moved 1.1-1.3 us
+# kernels by up to 9.2% between two processes (CuPy and PyTorch saxpy at 2^12, the tutorial kernel
+# at 2^16), while every parameter set of 2^20 and more stayed within 1.5% (one at 4.5%, faster).
+SHORT_KERNEL_S = 2e-6
+SHORT_FACTOR = 1.10
 DEFAULT_ALPHA = 0.01
 # Smallest sample count whose exact two-sided U test can reach p < 0.01: 2 / C(10, 5) = 0.0079.
 MIN_SAMPLES = 5
@@ -364,6 +370,9 @@ def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float
                    alpha: float) -> tuple[pd.DataFrame, int]:
     """The decided rows, worst first, and how many parameter sets had invalid values."""
     out, invalid = [], 0
+    # each parameter set's device time at base: a short kernel's rows (its GB/s too) get SHORT_FACTOR
+    base_seconds = {(r.env_name, r.benchmark.rpartition(".")[0], r.pkey): r.median_base
+                    for r in both.itertuples(index=False) if r.benchmark.endswith(".track_device_time")}
     for row in both.itertuples(index=False):
         unit = unit_of(row.benchmark, row.unit_head)
         if not _valid(unit, row.median_base, row.median_head, (row.samples_base, row.samples_head)):
@@ -372,7 +381,9 @@ def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float
         bound = bound_of(row.benchmark)
         inverted = "/s" in unit  # a rate: larger is better
         flags = throttled.get((row.env_name, row.benchmark.rpartition(".")[0], row.pkey))
+        seconds = base_seconds.get((row.env_name, row.benchmark.rpartition(".")[0], row.pkey), math.nan)
         entry = {
+            "short": bound == "device" and seconds < SHORT_KERNEL_S,
             "benchmark": row.benchmark, "params": params_label(row.params_head), "env_name": row.env_name,
             "unit": unit, "bound": bound, "base": row.median_base, "head": row.median_head,
             "ratio": math.nan, "inverted": inverted, "decision": "", "test": "", "p": math.nan, "q": math.nan,
@@ -387,7 +398,7 @@ def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float
             entry.update(ratio=_ratio(row.median_base, row.median_head, inverted), p=p, test=test,
                          disjoint=disjoint)
         out.append(entry)
-    table = pd.DataFrame(out, columns=[*_ROW_COLUMNS, "disjoint"])
+    table = pd.DataFrame(out, columns=[*_ROW_COLUMNS, "disjoint", "short"])
     for bound in BOUNDS:  # one Benjamini-Hochberg family per bound: the two are decided apart
         tested = (table.bound == bound) & table.p.notna()
         if tested.any():
@@ -400,8 +411,11 @@ def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float
             table.loc[i, "test"] = f"{r['test']} q={r['q']:.2g}"
         else:
             significant = bool(r["disjoint"])
-        table.loc[i, "decision"] = decide(r["ratio"], factors[r["bound"]], significant)
-    table = table.drop(columns="disjoint")
+        factor = max(factors[r["bound"]], SHORT_FACTOR) if r["short"] else factors[r["bound"]]
+        if r["short"]:
+            table.loc[i, "test"] = f"{table.loc[i, 'test']}; under {SHORT_KERNEL_S * 1e6:.0f} us: factor {factor:.2f}"
+        table.loc[i, "decision"] = decide(r["ratio"], factor, significant)
+    table = table.drop(columns=["disjoint", "short"])
     table["_speed"] = table.decision != "unjudged"
     return table.sort_values(
         ["_speed", "ratio", "benchmark", "params"], ascending=[False, False, True, True], kind="stable",
