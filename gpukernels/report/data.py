@@ -142,10 +142,12 @@ class MachineView:
     def pick(self, fam: cat.Family) -> Pick | None:
         return self.picks.get(fam.cls_id)
 
-    def wide(self, fam: cat.Family) -> pd.DataFrame | None:
+    def wide(self, fam: cat.Family | None) -> pd.DataFrame | None:
         """One row per parameter set of ``fam``: its parameters by name, one column per metric method
         (asv's median where the status is ok, else NaN), and ``status`` of the family's first metric.
-        None where the family was not run."""
+        None where the family was not run (or the catalogue has no such family)."""
+        if fam is None:
+            return None
         if fam.cls_id not in self._wide:
             self._wide[fam.cls_id] = _wide(self.rows[self.rows._family == fam.cls_id], fam)
         return self._wide[fam.cls_id]

@@ -43,6 +43,11 @@ def role_families(role: str) -> tuple[cat.Family, ...]:
     return cat.families(role=role)
 
 
+def role_family(role: str) -> cat.Family | None:
+    """The first (for most roles, the only) family of ``role``; None if the catalogue has none."""
+    return next(iter(role_families(role)), None)
+
+
 def timing_text(key: str) -> str:
     return f"{key}: {cat.TIMING_METHODS.get(key, 'not described in the catalogue')}"
 
@@ -129,7 +134,7 @@ def machines(sel: Selection) -> Table:
             "default SM clock (MHz)": _number(info.get("sm_clock_default_mhz")),
             "card (UUID prefix, hex)": card,
         })
-    fam = next(iter(role_families("card")), None)
+    fam = role_family("card")
     caption = ("From each machine's machine.json; theoretical peak = 2 x memory clock x bus width / 8."
                + (f" Card: {fam.cls_id} ({fam.what})." if fam else ""))
     return Table(pd.DataFrame(rows), caption)
@@ -250,13 +255,13 @@ def op_table(view: MachineView, op: cat.Op) -> Table | None:
 
 def op_missing(view: MachineView, op: cat.Op) -> str | None:
     fam = op_family(op, "kernel")
-    wide = view.wide(fam) if fam else None
+    wide = view.wide(fam)
     return None if wide is None else missing_sentence(wide, "impl", "n")
 
 
 def baselines(view: MachineView, op: cat.Op) -> Table | None:
     fam = op_family(op, "baseline")
-    wide = view.wide(fam) if fam else None
+    wide = view.wide(fam)
     if wide is None:
         return None
     table = wide.pivot_table(index="n", columns="impl", values=cat.WALL.method, aggfunc="first", dropna=False)
@@ -413,7 +418,7 @@ def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | 
     sentences = []
     by = dict(zip(wide.method, seconds))
     if E2E in by:
-        e2e_fam = next(iter(role_families(E2E)), None)
+        e2e_fam = role_family(E2E)
         text = (f"The seed audit's {E2E} row runs the tutorial's kernel at block {cat.SEED_BLOCK} on "
                 f"n = {size_label(cat.SEED_N)}; the end-to-end table below runs our best kernel "
                 f"({op.ours}: {op.what_impl.get(op.ours, '-')})")
@@ -478,8 +483,8 @@ def crossover(speedup: pd.Series) -> int | None:
 # --- launches, copies, compile ---------------------------------------------------------------
 
 def launches(view: MachineView) -> Table | None:
-    enqueue = next(iter(role_families("launch")), None)
-    sync = next(iter(role_families("launch_sync")), None)
+    enqueue = role_family("launch")
+    sync = role_family("launch_sync")
     wide = view.wide(enqueue) if enqueue else None
     rt = view.wide(sync) if sync else None
     if wide is None and rt is None:
@@ -501,8 +506,8 @@ def launches(view: MachineView) -> Table | None:
 
 
 def seed_grids(view: MachineView) -> Table | None:
-    fam = next(iter(role_families("seed_grids")), None)
-    wide = view.wide(fam) if fam else None
+    fam = role_family("seed_grids")
+    wide = view.wide(fam)
     if wide is None:
         return None
     frame = pd.DataFrame({"grid": wide.grid, "launch + sync (us)": _col(wide, cat.WALL.method) * US,
@@ -511,8 +516,8 @@ def seed_grids(view: MachineView) -> Table | None:
 
 
 def compile_time(view: MachineView) -> Table | None:
-    fam = next(iter(role_families("compile")), None)
-    wide = view.wide(fam) if fam else None
+    fam = role_family("compile")
+    wide = view.wide(fam)
     if wide is None:
         return None
     frame = pd.DataFrame({"what": [fam.what], "time (s)": [wide[cat.WALL.method].iloc[0]],
@@ -521,7 +526,7 @@ def compile_time(view: MachineView) -> Table | None:
 
 
 def copies(view: MachineView) -> Table | None:
-    fam = next(iter(role_families("copy")), None)
+    fam = role_family("copy")
     found = view.bandwidth(fam) if fam else None
     if found is None:
         return None
