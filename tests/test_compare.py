@@ -552,3 +552,27 @@ def test_short_kernels_get_the_wider_factor_on_the_real_same_session_aa() -> Non
     slower = ab.rows[ab.rows.decision == "slower"]
     assert ab.exit_code == 1 and set(slower.params.str.extract(r"impl=(\w+)")[0]) == {"seed"}
     assert len(slower) == 20  # ten sizes x (device time, bandwidth)
+
+
+def test_planted_bandwidth_slowdown_in_a_derived_real_result_is_slower(tmp_path: Path) -> None:
+    """GB/s carries samples (the same samples as device time): a 10% lower bandwidth of our best
+    vector add, planted in a copy of the real H100 result at ae01e77a, is judged slower."""
+    tree = Path(shutil.copytree(Path(__file__).parent / "fixtures" / "real_new", tmp_path / "derived_planted_gbs"))
+    (source,) = (tree / "h100-80gb-hbm3").glob("ae01e77a-*.json")
+    data = json.loads(source.read_text())
+    cols = data["result_columns"]
+    row = data["results"]["kernels.VectorAdd.track_bandwidth"]
+    impls = [json.loads(v.replace("'", '"')) for v in row[cols.index("params")][0]]
+    n_values = row[cols.index("params")][1]
+    for i, (impl, _n) in enumerate(itertools.product(impls, n_values)):
+        if impl == "pairs":
+            row[cols.index("result")][i] *= 0.9
+            row[cols.index("samples")][i] = [s * 0.9 for s in row[cols.index("samples")][i]]
+    head = "d" * 40
+    data["commit_hash"], data["date"] = head, data["date"] + 1000
+    (source.parent / f"{head[:8]}-{source.name.split('-', 1)[1]}").write_text(json.dumps(data))
+    result = compare(load_results(tree), "ae01e77a", head[:8])
+    slower = result.rows[result.rows.decision == "slower"]
+    assert set(slower.benchmark) == {"kernels.VectorAdd.track_bandwidth"}
+    assert len(slower) == len(n_values) and set(slower.params.str.extract(r"impl=(\w+)")[0]) == {"pairs"}
+    assert slower.ratio.round(3).eq(round(1 / 0.9, 3)).all() and result.exit_code == 1
