@@ -60,7 +60,7 @@ def test_docs_suite_md_is_generated_from_the_catalogue() -> None:
     assert text == catalogue.suite_markdown(), "docs/suite.md is stale: python -m gpukernels.catalogue > docs/suite.md"
 
 
-def test_version_changes_with_the_timing_policy_and_the_kernel() -> None:
+def test_version_changes_with_the_timing_policy_and_the_family_entry() -> None:
     fam = catalogue.family("kernels.VectorAdd")
     base = measure.family_version(fam)
     assert measure.family_version(fam) == base  # stable
