@@ -591,6 +591,7 @@ def test_no_numba_import() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # headless Chromium: .ci/run runs it
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
 def test_html_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
