@@ -18,7 +18,7 @@ Vocabulary
   call, PCIe copies through pageable memory): the gate judges them with different tolerances.
 
 Adding a kernel: the kernel (kernels.py), its workload (workloads.py, a few lines on
-``ElementwiseWorkload``), one ``Op`` line below, and a test. See README, "Add your own kernel".
+``DeviceProblem`` and ``@gpu``), one ``Op`` line below, and a test. See README, "Add your own kernel".
 """
 from __future__ import annotations
 
@@ -265,7 +265,7 @@ def all_ids() -> tuple[str, ...]:
 def suite_markdown() -> str:
     """docs/suite.md: every id, its params, unit, bound and what it measures."""
     def fmt(values: tuple) -> str:
-        return ", ".join(_size(v) for v in values)
+        return ", ".join(param_label(v) for v in values)
 
     lines = [
         "# The benchmark suite: ids, parameters, units",
@@ -303,7 +303,8 @@ def _count(f: Family) -> int:
     return n
 
 
-def _size(v: object) -> str:
+def param_label(v: object) -> str:
+    """A parameter value as people read it: sizes (powers of two from 1024) as 2^k, the rest as is."""
     if isinstance(v, int) and v >= 1024 and v & (v - 1) == 0:
         return f"2^{v.bit_length() - 1}"
     return str(v)

@@ -474,11 +474,4 @@ def decide(ratio: float, factor: float, significant: bool) -> str:
 
 
 def params_label(params: dict) -> str:
-    return ", ".join(f"{k}={_param_value(v)}" for k, v in params.items()) or "-"
-
-
-def _param_value(value: object) -> str:
-    # sizes read better as powers of two; small ints (device 0, 8 args) stay as they are
-    if isinstance(value, int) and value >= 1024 and value & (value - 1) == 0:
-        return f"2^{value.bit_length() - 1}"
-    return str(value)
+    return ", ".join(f"{k}={catalogue.param_label(v)}" for k, v in params.items()) or "-"

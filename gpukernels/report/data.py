@@ -300,15 +300,9 @@ def _ceiling(view: MachineView) -> Ceiling | None:
                 beyond = params[size] == wide[size].max()
             value = gbs.iloc[i]
             if beyond and value == value and (best is None or value > best.gbs):
-                where = ", ".join(f"{p}={param_text(v)}" for p, v in params.items())
+                where = ", ".join(f"{p}={cat.param_label(v)}" for p, v in params.items())
                 best = Ceiling(float(value), f"{fam.cls_id} {where}", view.pick(fam))
     return best
-
-
-def param_text(value: object) -> str:
-    """A parameter value as the report writes it (sizes as 2^k)."""
-    is_size = isinstance(value, int) and not isinstance(value, bool) and value >= 1024
-    return size_label(value) if is_size else str(value)
 
 
 def run_dates(rows: pd.DataFrame) -> pd.Series | None:

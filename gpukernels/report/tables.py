@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import catalogue as cat
 from .data import (  # noqa: F401  (ReportError and size_label are re-exported for the CLI and tests)
-    GIGA, OK, US, MachineView, ReportError, Selection, Size, param_text, run_dates, size_label, when,
+    GIGA, OK, US, MachineView, ReportError, Selection, Size, run_dates, size_label, when,
 )
 
 NOT_RECORDED = "not recorded"
@@ -108,7 +108,7 @@ def missing_sentence(wide: pd.DataFrame, by: str, size: str) -> str | None:
         total = int((wide[by] == key).values.nonzero()[0].size)
         for status, group in rows.groupby("status", sort=False):
             where = ("every size" if len(group) == total
-                     else ", ".join(f"{size}={param_text(v)}" for v in group[size]))
+                     else ", ".join(f"{size}={cat.param_label(v)}" for v in group[size]))
             parts.append(f"{key}: {status} at {where}")
     return ("Parameter sets without a value: " + "; ".join(parts) + " (skipped = asv NaN, e.g. a peer library "
             "absent or a size too large for the device; failed = asv null; invalid = not a measurement).")
@@ -327,23 +327,28 @@ def peer_sentences(view: MachineView, op: cat.Op) -> list[str]:
 
 # --- vector-add specifics (by role) ----------------------------------------------------------
 
+def spread(wide: pd.DataFrame, rows: str, cols: str, value: str) -> tuple[list, dict[object, pd.Series]]:
+    """``value`` laid out by two parameters: the ``rows`` keys in order of appearance, and for each
+    ``cols`` key a Series over those rows (NaN where the pair was not measured)."""
+    row_keys = list(dict.fromkeys(wide[rows]))
+    return row_keys, {c: wide[wide[cols] == c].set_index(rows)[value].reindex(row_keys)
+                      for c in dict.fromkeys(wide[cols])}
+
+
 def variants(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
     wide = view.wide(fam)
     if wide is None:
         return None
     gbs, derived = view.bandwidth(fam)
     op = cat.OPS[fam.op]
-    wide = wide.assign(_gbs=gbs.to_numpy())
-    names = list(dict.fromkeys(wide.variant))
-    sizes = list(dict.fromkeys(wide.n))
+    names, by_size = spread(wide.assign(_gbs=gbs.to_numpy()), "variant", "n", "_gbs")
     frame = pd.DataFrame({"variant": names, "what it does": [op.what_impl.get(v, "-") for v in names]})
     unit = "GB/s, derived" if derived else "GB/s"
-    for n in sizes:
-        at = wide[wide.n == n].set_index("variant")._gbs
-        frame[f"n = {size_label(n)} ({unit})"] = [at.get(v, math.nan) for v in names]
+    for n, at in by_size.items():
+        frame[f"n = {size_label(n)} ({unit})"] = at.to_numpy()
     sentences = []
-    for n in sizes:
-        at = wide[wide.n == n].set_index("variant")._gbs.dropna()
+    for n, at in by_size.items():
+        at = at.dropna()
         if at.empty:
             continue
         best = at.idxmax()
@@ -359,17 +364,14 @@ def block_sizes(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] |
     wide = view.wide(fam)
     if wide is None:
         return None
-    seconds = _col(wide, cat.DEVICE_TIME.method) * US
-    wide = wide.assign(_us=seconds.to_numpy())
-    sizes = list(dict.fromkeys(wide.n))
-    blocks = list(dict.fromkeys(wide.block))
+    wide = wide.assign(_us=(_col(wide, cat.DEVICE_TIME.method) * US).to_numpy())
+    sizes, by_block = spread(wide, "n", "block", "_us")
     frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
-    for b in blocks:
-        at = wide[wide.block == b].set_index("n")._us
-        frame[f"block {b} (us)"] = [at.get(n, math.nan) for n in sizes]
+    for b, at in by_block.items():
+        frame[f"block {b} (us)"] = at.to_numpy()
     sentences = []
-    for n in sizes:
-        at = wide[wide.n == n].set_index("block")._us.dropna()
+    for n, at in spread(wide, "block", "n", "_us")[1].items():
+        at = at.dropna()
         if len(at) > 1:
             sentences.append(f"n = {size_label(n)}: fastest at block {at.idxmin()}, "
                              f"block {at.idxmax()} takes {at.max() / at.min():.3g}x as long.")
@@ -531,14 +533,11 @@ def copies(view: MachineView) -> Table | None:
     if found is None:
         return None
     gbs, derived = found
-    wide = view.wide(fam).assign(_gbs=gbs.to_numpy())
-    kinds = list(dict.fromkeys(wide.kind))
-    sizes = list(dict.fromkeys(wide.nbytes))
+    kinds, by_size = spread(view.wide(fam).assign(_gbs=gbs.to_numpy()), "kind", "nbytes", "_gbs")
     frame = pd.DataFrame({"kind": kinds})
     unit = "GB/s, derived" if derived else "GB/s"
-    for b in sizes:
-        at = wide[wide.nbytes == b].set_index("kind")._gbs
-        frame[f"{size_label(b)} bytes ({unit})"] = [at.get(k, math.nan) for k in kinds]
+    for b, at in by_size.items():
+        frame[f"{size_label(b)} bytes ({unit})"] = at.to_numpy()
     return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; GB/s from the "
                         "device-time samples.")
 
@@ -551,7 +550,7 @@ def throttle_note(view: MachineView, fam: cat.Family) -> str | None:
     flagged = wide[wide[cat.THROTTLE.method] > 0]
     if flagged.empty:
         return None
-    sets = ", ".join("(" + ", ".join(f"{p}={param_text(r[p])}" for p in fam.param_names) + ")"
+    sets = ", ".join("(" + ", ".join(f"{p}={cat.param_label(r[p])}" for p in fam.param_names) + ")"
                      for _, r in flagged.iterrows())
     return f"Throttled (NVML flags > 0) in {fam.cls_id}: {sets}."
 
@@ -614,7 +613,7 @@ def checks(view: MachineView) -> list[Table]:
         if wide is None:
             continue
         metric = fam.metrics[0]
-        frame = pd.DataFrame({name: wide[name].map(param_text) for name in fam.param_names})  # labels
+        frame = pd.DataFrame({name: wide[name].map(cat.param_label) for name in fam.param_names})  # labels
         legend = re.search(r"\((.*=.*)\)", metric.unit)  # "ok (1 = correct)": a legend, not a unit
         frame[f"{metric.what} ({legend.group(1) if legend else metric.unit})"] = wide[metric.method]
         frame["status"] = wide.status
