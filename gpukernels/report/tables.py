@@ -215,7 +215,7 @@ def op_table(view: MachineView, op: cat.Op) -> Table | None:
         return None
     gbs, derived = view.bandwidth(fam)
     seconds = _col(wide, cat.DEVICE_TIME.method)
-    base = view.wide(base_fam) if base_fam else None
+    base = view.wide(base_fam)
     host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
     ceiling = view.ceiling.gbs if view.ceiling else math.nan
     throttle = _col(wide, cat.THROTTLE.method)
@@ -383,13 +383,11 @@ def timing_modes(view: MachineView, fam: cat.Family) -> Table | None:
     if wide is None:
         return None
     wide = wide.assign(_us=_col(wide, cat.DEVICE_TIME.method).to_numpy() * US)
-    modes = list(dict.fromkeys(wide["mode"]))
-    sizes = list(dict.fromkeys(wide.n))
+    modes, by_size = spread(wide, "mode", "n", "_us")
     frame = pd.DataFrame({"timing method": modes,
                           "what it measures": [cat.TIMING_METHODS.get(m, "-") for m in modes]})
-    for n in sizes:
-        at = wide[wide.n == n].set_index("mode")._us
-        frame[f"n = {size_label(n)} (us)"] = [at.get(m, math.nan) for m in modes]
+    for n, at in by_size.items():
+        frame[f"n = {size_label(n)} (us)"] = at.to_numpy()
     return Table(frame, (f"{fam.what}: time per launch. {source(view, fam)}; every number in a row was produced "
                          "by that row's timing method (described beside it)."))
 
@@ -400,7 +398,7 @@ def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | 
         return None
     op = cat.OPS[fam.op]
     base_fam = op_family(op, "baseline")
-    base = view.wide(base_fam) if base_fam else None
+    base = view.wide(base_fam)
     host_impl = op.cpu[0]
     host = math.nan
     if base is not None:
@@ -448,7 +446,7 @@ def end_to_end(view: MachineView, fam: cat.Family) -> tuple[Table, Table] | None
         return None
     op = cat.OPS[fam.op]
     base_fam = op_family(op, "baseline")
-    base = view.wide(base_fam) if base_fam else None
+    base = view.wide(base_fam)
     host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
     memories = list(dict.fromkeys(wide.memory))
     sizes = list(dict.fromkeys(wide.n))
