@@ -138,9 +138,13 @@ class Op:
 PEERS = ("cupy", "torch")  # libraries a user would pick instead; optional extra [peers]
 
 OPS: dict[str, Op] = {op.name: op for op in (
-    Op("vector_add", "b += a, float32 (the tutorial's kernel)", 12, 1, ("seed", "pairs", *PEERS), best="pairs",
+    Op("vector_add", "b += a, float32 (the tutorial's kernel)", 12, 1, ("seed", "pairs", "quads", "tuned", *PEERS),
+       best="tuned",
        what_impl={"seed": "one thread per element, block 256 (the tutorial's kernel)",
-                  "pairs": "float32 pairs through complex64 views: 8-byte accesses, block 512; any n and offset"}),
+                  "pairs": "float32 pairs through complex64 views: 8-byte accesses, block 512; any n and offset",
+                  "quads": "four float32 per thread in one 16-byte load and store (LDG.E.128), block 256; "
+                           "any n and offset",
+                  "tuned": "quads or pairs, whichever ran faster on this GPU at this size when prepared"}),
     Op("saxpy", "y = a*x + y, float32, a = 2", 12, 2, ("numba", *PEERS)),
     Op("sum", "s = sum(x), float32 in, per-block partials in float64, two passes", 4, 1, ("numba", *PEERS)),
 )}
@@ -156,7 +160,7 @@ def _op_families(op: Op) -> tuple[Family, Family]:
     )
 
 
-VARIANTS = ("seed_256", "grid_stride", "per_thread_4", "per_thread_8", "pairs")
+VARIANTS = ("seed_256", "grid_stride", "per_thread_4", "per_thread_8", "pairs", "quads")
 MODES = ("single", "batch", "graph", "graph_cold")
 SEED_METHODS: dict[str, str] = {
     "seed_async_wall": "async_wall",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from numba import cuda, float32, float64
 
+from .vectors import load_f32x4, store_f32x4
+
 # Columns written by ``record_indices`` for each thread, in this order.
 INDEX_FIELDS = (
     "threadIdx.x", "threadIdx.y", "threadIdx.z",
@@ -93,6 +95,29 @@ def vector_add_pairs_4(a2, b2, a, b, head):
         if i < b2.size:
             b2[i] += a2[i]
     _pair_edges(a, b, head, base)
+
+
+@cuda.jit(cache=True)
+def vector_add_quads(a, b, head, tail):
+    """``b += a`` four float32 at a time: one 16-byte load per array and one 16-byte store per
+    thread (``LDG.E.128`` / ``STG.E.128``, see gpukernels.vectors), as PyTorch's vectorised add does.
+
+    ``&b[head]`` and ``&a[head]`` are 16-byte aligned; the ``head`` floats before them and the
+    ``tail`` floats after the last whole quad (0-3 each) are added one by one by threads 0-3.
+    The thread count is at least 4 for that reason.
+    """
+    t = cuda.grid(1)
+    i = head + 4 * t
+    if i + 3 < b.size:
+        x = load_f32x4(a, i)
+        y = load_f32x4(b, i)
+        store_f32x4(b, i, (y[0] + x[0], y[1] + x[1], y[2] + x[2], y[3] + x[3]))
+    if t < 4:
+        if t < head:
+            b[t] += a[t]
+        if t < tail:
+            j = b.size - 1 - t
+            b[j] += a[j]
 
 
 @cuda.jit(cache=True)

@@ -17,7 +17,7 @@ from typing import Callable, ClassVar, Protocol
 import numpy as np
 from numba import config, cuda, njit, prange
 
-from . import kernels
+from . import kernels, timing
 from .catalogue import OPS
 from .launch import LaunchConfig, PreparedLaunch, check_size, grid_for, grid_stride_for
 
@@ -227,38 +227,105 @@ class VectorAddSeed(VectorAddProblem):
         kernels.vector_add[self.config.grid, self.config.block, stream](self.a, self.b)
 
 
+def device_address(array) -> int:
+    """The address of ``array``'s first element (the simulator's arrays are host memory)."""
+    if config.ENABLE_CUDASIM:
+        return array.__array_interface__["data"][0]
+    return array.__cuda_array_interface__["data"][0]
+
+
+def _contiguous(*arrays) -> bool:
+    return all(x.flags["C_CONTIGUOUS"] for x in arrays)
+
+
+def element_launch(a, b) -> PreparedLaunch:
+    """The tutorial's one-element-per-thread kernel: any arrays, any alignment."""
+    return PreparedLaunch(kernels.vector_add, grid_for(b.size, 256), a, b)
+
+
+def pairs_launch(a, b) -> PreparedLaunch | None:
+    """kernels.vector_add_pairs*: 8-byte accesses; None when a and b differ modulo 8 bytes.
+
+    4 pairs per thread while the working set fits in an H100's L2 (50 MiB), 1 beyond: the best
+    of 1, 2 and 4 pairs per thread and blocks of 128 to 1024 measured on an H100 (block 512).
+    """
+    n, address = b.size, device_address(b)
+    if not _contiguous(a, b) or device_address(a) % 8 != address % 8:
+        return None
+    head = min(address % 8 // 4, n)  # one float before the first 8-byte boundary
+    pairs = (n - head) // 2
+    a2 = a[head:head + 2 * pairs].view(np.complex64)
+    b2 = b[head:head + 2 * pairs].view(np.complex64)
+    per_thread = 4 if 12 * n <= 50 * 2**20 else 1
+    kernel = kernels.vector_add_pairs_4 if per_thread == 4 else kernels.vector_add_pairs
+    # at least 2 threads: threads 0 and 1 also do the head and tail floats
+    return PreparedLaunch(kernel, grid_for(max(2, -(-pairs // per_thread)), 512), a2, b2, a, b, head)
+
+
+def quads_launch(a, b) -> PreparedLaunch | None:
+    """kernels.vector_add_quads: 16-byte accesses, block 256; None when a and b differ modulo 16 bytes.
+
+    Block 256 and one quad per thread: the best of 1, 2 and 4 quads per thread (loads first) and
+    blocks of 128 to 512 measured on an H100 and an H200, at 2^12 to 2^28 elements.
+    """
+    n, address = b.size, device_address(b)
+    if not _contiguous(a, b) or device_address(a) % 16 != address % 16:
+        return None
+    head = min((-address) % 16 // 4, n)  # floats before the first 16-byte boundary
+    tail = (n - head) % 4
+    return PreparedLaunch(kernels.vector_add_quads, grid_for(max(4, (n - head) // 4), 256), a, b, head, tail)
+
+
 @gpu("vector_add", "pairs")
 class VectorAddPairs(VectorAddProblem):
-    """Our fastest vector add (kernels.vector_add_pairs*), through a PreparedLaunch.
-
-    4 pairs per thread while the working set fits in L2, 1 beyond: the best of 1, 2 and 4
-    pairs per thread and blocks of 128 to 1024 measured on an H100 (block 512 either way).
-    Arrays whose addresses differ modulo 8 bytes cannot be paired: the one-element kernel
-    runs instead (``paired`` is False).
-    """
-
-    BLOCK = 512
-    L2_BYTES = 50 * 2**20  # an H100's L2; the H200's is larger, the choice is the same there
+    """Two float32 per access (kernels.vector_add_pairs*), through a PreparedLaunch; arrays that
+    cannot be paired (addresses differ modulo 8 bytes) run the one-element kernel."""
 
     def prepare(self) -> None:
-        a, b = self.a, self.b
-        address = (lambda x: 0) if config.ENABLE_CUDASIM else (lambda x: x.device_ctypes_pointer.value)
-        self.paired = address(a) % 8 == address(b) % 8
-        if not self.paired:
-            self._launch = PreparedLaunch(kernels.vector_add, grid_for(self.n, 256), a, b)
-            return
-        head = min(address(b) % 8 // 4, self.n)  # one float before the first 8-byte boundary
-        pairs = (self.n - head) // 2
-        a2 = a[head:head + 2 * pairs].view(np.complex64)
-        b2 = b[head:head + 2 * pairs].view(np.complex64)
-        per_thread = 4 if self.bytes_moved <= self.L2_BYTES else 1
-        kernel = kernels.vector_add_pairs_4 if per_thread == 4 else kernels.vector_add_pairs
-        # at least 2 threads: threads 0 and 1 also do the head and tail floats
-        cfg = grid_for(max(2, -(-pairs // per_thread)), self.BLOCK)
-        self._launch = PreparedLaunch(kernel, cfg, a2, b2, a, b, head)
+        self._launch = pairs_launch(self.a, self.b) or element_launch(self.a, self.b)
 
     def launch(self, stream: object = 0) -> None:
         self._launch(stream)
+
+
+@gpu("vector_add", "quads")
+class VectorAddQuads(VectorAddPairs):
+    """Four float32 per access (kernels.vector_add_quads), falling back to pairs, then one element."""
+
+    def prepare(self) -> None:
+        a, b = self.a, self.b
+        self._launch = quads_launch(a, b) or pairs_launch(a, b) or element_launch(a, b)
+
+
+@gpu("vector_add", "tuned")
+class VectorAddTuned(VectorAddPairs):
+    """The faster of quads and pairs on this GPU for these arrays, timed once when prepared.
+
+    Neither wins everywhere: 16-byte quads are 6% faster than pairs at 2^28 on an H200 and
+    1.3% slower on an H100 (graph replay, median of 30). Each candidate is timed by graph
+    replay (5 samples, the policy's launches per sample) on the problem's own arrays, which are
+    then reset; ``choice`` names the winner. The simulator times nothing: it takes quads.
+    """
+
+    TUNING_SAMPLES = 5
+    tune: ClassVar[bool] = not config.ENABLE_CUDASIM  # simulator timings mean nothing
+
+    def prepare(self) -> None:
+        a, b = self.a, self.b
+        found = {name: launch for name, launch in (("quads", quads_launch(a, b)), ("pairs", pairs_launch(a, b)))
+                 if launch is not None}
+        if not found:
+            self.choice, self._launch = "element", element_launch(a, b)
+            return
+        if len(found) > 1 and self.tune:
+            launches = timing.policy().launches_for(self.n)
+            seconds = {name: timing.device_time(launch, "graph", samples=self.TUNING_SAMPLES,
+                                                launches=launches).median_s for name, launch in found.items()}
+            self.reset()
+            self.choice = min(seconds, key=seconds.get)
+        else:
+            self.choice = next(iter(found))
+        self._launch = found[self.choice]
 
 
 @gpu("saxpy", "numba")
@@ -321,7 +388,7 @@ class VectorAddPerThread8(_PerThread):
 
 VARIANT_CLASSES = {"seed_256": VectorAddSeed, "grid_stride": VectorAddGridStride,
                    "per_thread_4": VectorAddPerThread4, "per_thread_8": VectorAddPerThread8,
-                   "pairs": VectorAddPairs}
+                   "pairs": VectorAddPairs, "quads": VectorAddQuads}
 
 
 # --- peers: the same arrays, launched by CuPy or PyTorch on our stream -----------------------

@@ -69,9 +69,10 @@ def markdown(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_h100_vector_add_device_time_at_2_28_is_asvs_median(markdown: str) -> None:
     machine = h100_machine()
-    seconds, commit = stored_median(machine, DEVICE_TIME, impl=OP.ours, n=N)
+    # pairs: the fastest Numba kernel when this fixture was measured (ae01e77a had no quads or tuned)
+    seconds, commit = stored_median(machine, DEVICE_TIME, impl="pairs", n=N)
     section = md_section(md_section(markdown, f"## {machine} ("), f"### {OP.name}:")
     rows = md_table(section, f"{OP.name} (")
-    row = md_row(rows, **{"n (elements)": "2^28", "impl": f"{OP.ours} (ours)"})
+    row = md_row(rows, **{"n (elements)": "2^28", "impl": "pairs"})
     assert row["device time (us)"] == format_value(seconds * 1e6)
     assert f"{KERNELS.cls_id} at commit {commit[:8]}" in section

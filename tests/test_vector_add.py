@@ -1,0 +1,122 @@
+"""The fast vector adds (16-byte quads, 8-byte pairs, tuned) on the CUDA simulator: bit-exact
+``b += a`` for any size and any offsets of a and b, the right fallback when the addresses do
+not line up, and the tuned choice. On a GPU the same paths are checked against NumPy by every
+benchmark (``check()``); the 16-byte instructions themselves are checked in the compiled PTX."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import cuda
+
+from gpukernels import kernels, timing, workloads
+from gpukernels.workloads import device_address, element_launch, pairs_launch, quads_launch
+
+LAUNCHERS = {"quads": quads_launch, "pairs": pairs_launch, "element": element_launch}
+
+
+def offset_arrays(n: int, offset_a: int, offset_b: int):
+    """Device views of n floats starting ``offset`` floats into fresh allocations, and the host data."""
+    a_host = np.arange(n, dtype=np.float32) * np.float32(1.5) + np.float32(0.1)
+    b_host = np.arange(n, dtype=np.float32) * np.float32(-0.7) + np.float32(3.3)
+    a = cuda.to_device(np.concatenate([np.zeros(offset_a, np.float32), a_host]))[offset_a:]
+    b = cuda.to_device(np.concatenate([np.zeros(offset_b, np.float32), b_host]))[offset_b:]
+    return a, b, a_host, b_host
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(n=st.integers(0, 70), offset_a=st.integers(0, 7), offset_b=st.integers(0, 7),
+       kind=st.sampled_from(sorted(LAUNCHERS)))
+def test_fast_paths_are_bit_exact_for_any_size_and_offset(n, offset_a, offset_b, kind) -> None:
+    a, b, a_host, b_host = offset_arrays(n, offset_a, offset_b)
+    launch = LAUNCHERS[kind](a, b)
+    lined_up = {"quads": 16, "pairs": 8, "element": 1}[kind]
+    if device_address(a) % lined_up != device_address(b) % lined_up:
+        assert launch is None  # this kernel cannot serve these arrays: the caller falls back
+        return
+    launch()
+    np.testing.assert_array_equal(b.copy_to_host(), b_host + a_host)
+    np.testing.assert_array_equal(a.copy_to_host(), a_host)  # a is only read
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 8, 1029])
+@pytest.mark.parametrize("offset", [0, 1, 2, 3])
+def test_quads_kernel_does_head_quads_and_tail(n, offset) -> None:
+    """Same offset for a and b: the quads path always applies; head and tail floats are added too."""
+    a, b, a_host, b_host = offset_arrays(n, offset, offset)
+    if device_address(a) % 16 != device_address(b) % 16:
+        pytest.skip("the two host allocations differ modulo 16 bytes")
+    launch = quads_launch(a, b)
+    head, tail = launch._args[2], launch._args[3]
+    assert head == min((-device_address(b)) % 16 // 4, n) and tail == (n - head) % 4
+    assert launch.dispatcher is kernels.vector_add_quads and launch.config.threads >= 4
+    launch()
+    np.testing.assert_array_equal(b.copy_to_host(), b_host + a_host)
+
+
+def test_strided_or_misaligned_arrays_fall_back() -> None:
+    base = cuda.to_device(np.arange(32, dtype=np.float32))
+    assert quads_launch(base[::2], base[1::2]) is None and pairs_launch(base[::2], base[1::2]) is None
+    assert quads_launch(base[1:9], base[2:10]) is None  # 4 bytes apart: neither 16 nor 8 lines up
+    assert pairs_launch(base[1:9], base[2:10]) is None
+    w = workloads.VectorAddQuads(10)
+    assert w._launch.dispatcher is kernels.vector_add_quads
+
+
+class FakeTiming:
+    def __init__(self, seconds: float) -> None:
+        self.median_s = seconds
+
+
+@pytest.mark.parametrize("faster", ["quads", "pairs"])
+def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None:
+    kernel_of = {"quads": kernels.vector_add_quads, "pairs": kernels.vector_add_pairs_4}
+    timed = []
+
+    def fake_device_time(launch, mode, *, samples, launches):
+        launch(0)  # the tuning launches do change b: prepare must put it back
+        timed.append((launch.dispatcher, mode, samples, launches))
+        return FakeTiming(1e-6 if launch.dispatcher is kernel_of[faster] else 2e-6)
+
+    monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
+    monkeypatch.setattr(timing, "device_time", fake_device_time)
+    w = workloads.VectorAddTuned(1000)
+    assert w.choice == faster and w._launch.dispatcher is kernel_of[faster]
+    assert {t[0] for t in timed} == set(kernel_of.values())
+    assert {t[1:] for t in timed} == {("graph", w.TUNING_SAMPLES, timing.policy().launches_for(1000))}
+    np.testing.assert_array_equal(w.b.copy_to_host(), w.b_host)
+    w.check()
+
+
+def test_tuned_without_a_choice_does_not_time(monkeypatch) -> None:
+    monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
+    monkeypatch.setattr(timing, "device_time", lambda *a, **k: pytest.fail("timed with one candidate"))
+    monkeypatch.setattr(workloads, "pairs_launch", lambda a, b: None)
+    w = workloads.VectorAddTuned(100)
+    assert w.choice == "quads"
+    monkeypatch.setattr(workloads, "quads_launch", lambda a, b: None)
+    w = workloads.VectorAddTuned(100)
+    assert w.choice == "element" and w._launch.dispatcher is kernels.vector_add
+    w.check()
+
+
+def test_quads_compile_to_16_byte_loads_and_stores() -> None:
+    """Outside the simulator the intrinsics emit ld/st.global.v4.f32 (compiled to PTX, no GPU needed)."""
+    code = ("from numba import cuda, types\n"
+            "from gpukernels import kernels\n"
+            "sig = (types.float32[::1], types.float32[::1], types.int64, types.int64)\n"
+            "ptx, _ = cuda.compile_ptx(kernels.vector_add_quads.py_func, sig, cc=(9, 0))\n"
+            "print(ptx)\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ptx = done.stdout
+    assert ptx.count("ld.global.v4.f32") == 2 and ptx.count("st.global.v4.f32") == 1
+    code = code.replace("float32[::1], types.float32[::1]", "float64[::1], types.float64[::1]")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode != 0 and "16-byte access needs a contiguous 1-D float32 array" in done.stderr
