@@ -301,14 +301,21 @@ DAMAGE = {f.__name__: f for f in (damage_param, damage_keys, damage_truncate, da
                                    damage_machine_json, damage_probe)}
 
 
-# The real tree minus this session's large full-suite files (350 KB each, a second of parsing and
-# reporting per example): the older real runs stay, and catalogue ids come from add_catalogue_run
-# (and from the undamaged check below, which keeps everything).
-_SMALLER = shutil.ignore_patterns("*-aa", "*-ab", "ae01e77a-*.json", "1120d299-*.json", "666d9230-*.json")
+# The real tree minus the full-suite result files (over 100 KB each: a second or more of parsing
+# and reporting per example, and every full-suite run adds two) and the A/A and A/B machines: the
+# older, smaller real runs stay, and catalogue ids come from add_catalogue_run (and from the
+# undamaged check below, which keeps everything).
+FULL_SUITE_BYTES = 100_000
+
+
+def _smaller(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if name.endswith(("-aa", "-ab"))
+            or (name.endswith(".json") and name not in ("machine.json", "benchmarks.json")
+                and Path(folder, name).stat().st_size > FULL_SUITE_BYTES)}
 
 
 def _copy_results(dest: Path, everything: bool = False) -> Path:
-    return Path(shutil.copytree(RESULTS, dest, ignore=None if everything else _SMALLER))
+    return Path(shutil.copytree(RESULTS, dest, ignore=None if everything else _smaller))
 
 
 def damaged_tree(data, base: Path) -> Path:
