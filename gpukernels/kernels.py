@@ -97,21 +97,52 @@ def vector_add_pairs_4(a2, b2, a, b, head):
     _pair_edges(a, b, head, base)
 
 
-@cuda.jit(cache=True)
-def vector_add_quads(a, b, head, tail):
-    """``b += a`` four float32 at a time: one 16-byte load per array and one 16-byte store per
-    thread (``LDG.E.128`` / ``STG.E.128``, see gpukernels.vectors), as PyTorch's vectorised add does.
+@cuda.jit(device=True, inline=True)
+def _quad_sum(a, b, i):
+    """``b[i:i+4] + a[i:i+4]`` from two 16-byte loads, b first (1-3% faster in L2 on an H200)."""
+    y = load_f32x4(b, i)
+    x = load_f32x4(a, i)
+    return (y[0] + x[0], y[1] + x[1], y[2] + x[2], y[3] + x[3])
 
-    ``&b[head]`` and ``&a[head]`` are 16-byte aligned; the ``head`` floats before them and the
-    ``tail`` floats after the last whole quad (0-3 each) are added one by one by threads 0-3.
-    The thread count is at least 4 for that reason.
+
+@cuda.jit(cache=True)
+def vector_add_quads(a, b):
+    """``b += a`` four float32 at a time: per thread one 16-byte load per array and one 16-byte
+    store (``LDG.E.128`` / ``STG.E.128``, see gpukernels.vectors), as PyTorch's vectorised add.
+
+    For 16-byte aligned arrays whose size is a multiple of 4: no head or tail code, which measured
+    5% slower at 2^20 on an H200 even though only four threads run it
+    (``vector_add_quads_edges`` serves every other case).
     """
+    i = 4 * cuda.grid(1)
+    if i + 3 < b.size:
+        store_f32x4(b, i, _quad_sum(a, b, i))
+
+
+@cuda.jit(cache=True)
+def vector_add_quads_2(a, b):
+    """As ``vector_add_quads`` with two quads per thread, one block-width apart, all four loads
+    before the two stores (PyTorch's layout for float32: 8 elements per thread)."""
+    i0 = 4 * (cuda.blockIdx.x * cuda.blockDim.x * 2 + cuda.threadIdx.x)
+    i1 = i0 + 4 * cuda.blockDim.x
+    if i1 + 3 < b.size:
+        first = _quad_sum(a, b, i0)
+        second = _quad_sum(a, b, i1)
+        store_f32x4(b, i0, first)
+        store_f32x4(b, i1, second)
+    elif i0 + 3 < b.size:
+        store_f32x4(b, i0, _quad_sum(a, b, i0))
+
+
+@cuda.jit(cache=True)
+def vector_add_quads_edges(a, b, head, tail):
+    """``vector_add_quads`` for any offset and size: ``&b[head]`` and ``&a[head]`` are 16-byte
+    aligned; the ``head`` floats before them and the ``tail`` floats after the last whole quad
+    (0-3 each) are added one by one by threads 0-3 (at least 4 threads are launched)."""
     t = cuda.grid(1)
     i = head + 4 * t
     if i + 3 < b.size:
-        x = load_f32x4(a, i)
-        y = load_f32x4(b, i)
-        store_f32x4(b, i, (y[0] + x[0], y[1] + x[1], y[2] + x[2], y[3] + x[3]))
+        store_f32x4(b, i, _quad_sum(a, b, i))
     if t < 4:
         if t < head:
             b[t] += a[t]

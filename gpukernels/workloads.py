@@ -262,18 +262,25 @@ def pairs_launch(a, b) -> PreparedLaunch | None:
     return PreparedLaunch(kernel, grid_for(max(2, -(-pairs // per_thread)), 512), a2, b2, a, b, head)
 
 
-def quads_launch(a, b) -> PreparedLaunch | None:
-    """kernels.vector_add_quads: 16-byte accesses, block 256; None when a and b differ modulo 16 bytes.
+def quads_launch(a, b, per_thread: int = 1) -> PreparedLaunch | None:
+    """kernels.vector_add_quads*: 16-byte accesses; None when a and b differ modulo 16 bytes.
 
-    Block 256 and one quad per thread: the best of 1, 2 and 4 quads per thread (loads first) and
-    blocks of 128 to 512 measured on an H100 and an H200, at 2^12 to 2^28 elements.
+    1 quad per thread in blocks of 256 or 2 in blocks of 128 (PyTorch's layout): the best of 1, 2
+    and 4 quads per thread and blocks of 64 to 512 measured on an H100 and an H200 at 2^12 to 2^28
+    elements; which of the two wins depends on the GPU and the size (``tuned`` times both).
+    Aligned arrays of a multiple of 4 floats take a kernel without head and tail code.
     """
     n, address = b.size, device_address(b)
     if not _contiguous(a, b) or device_address(a) % 16 != address % 16:
         return None
     head = min((-address) % 16 // 4, n)  # floats before the first 16-byte boundary
     tail = (n - head) % 4
-    return PreparedLaunch(kernels.vector_add_quads, grid_for(max(4, (n - head) // 4), 256), a, b, head, tail)
+    if head or tail:
+        return PreparedLaunch(kernels.vector_add_quads_edges, grid_for(max(4, (n - head) // 4), 256),
+                              a, b, head, tail)
+    if per_thread == 2:
+        return PreparedLaunch(kernels.vector_add_quads_2, grid_for(max(1, -(-n // 8)), 128), a, b)
+    return PreparedLaunch(kernels.vector_add_quads, grid_for(max(1, n // 4), 256), a, b)
 
 
 @gpu("vector_add", "pairs")
@@ -299,21 +306,23 @@ class VectorAddQuads(VectorAddPairs):
 
 @gpu("vector_add", "tuned")
 class VectorAddTuned(VectorAddPairs):
-    """The faster of quads and pairs on this GPU for these arrays, timed once when prepared.
+    """The fastest of quads (1 or 2 per thread) and pairs on this GPU for these arrays, timed once
+    when prepared.
 
-    Neither wins everywhere: 16-byte quads are 6% faster than pairs at 2^28 on an H200 and
-    1.3% slower on an H100 (graph replay, median of 30). Each candidate is timed by graph
-    replay (5 samples, the policy's launches per sample) on the problem's own arrays, which are
-    then reset; ``choice`` names the winner. The simulator times nothing: it takes quads.
+    None wins everywhere: 16-byte quads are 6% faster than pairs at 2^28 on an H200 and 1.1%
+    slower on an H100; 2 quads per thread win in L2 on an H200 and lose beyond it (graph replay,
+    median of 30). Each candidate is timed by graph replay (10 samples, the policy's launches
+    per sample) on the problem's own arrays, which are then reset; ``choice`` names the winner.
+    The simulator times nothing: it takes quads.
     """
 
-    TUNING_SAMPLES = 5
+    TUNING_SAMPLES = 10
     tune: ClassVar[bool] = not config.ENABLE_CUDASIM  # simulator timings mean nothing
 
     def prepare(self) -> None:
         a, b = self.a, self.b
-        found = {name: launch for name, launch in (("quads", quads_launch(a, b)), ("pairs", pairs_launch(a, b)))
-                 if launch is not None}
+        candidates = (("quads", quads_launch(a, b)), ("quads_2", quads_launch(a, b, 2)), ("pairs", pairs_launch(a, b)))
+        found = {name: launch for name, launch in candidates if launch is not None}
         if not found:
             self.choice, self._launch = "element", element_launch(a, b)
             return

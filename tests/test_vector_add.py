@@ -44,17 +44,24 @@ def test_fast_paths_are_bit_exact_for_any_size_and_offset(n, offset_a, offset_b,
     np.testing.assert_array_equal(a.copy_to_host(), a_host)  # a is only read
 
 
-@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 8, 1029])
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 8, 12, 1029, 1032])
 @pytest.mark.parametrize("offset", [0, 1, 2, 3])
-def test_quads_kernel_does_head_quads_and_tail(n, offset) -> None:
-    """Same offset for a and b: the quads path always applies; head and tail floats are added too."""
+@pytest.mark.parametrize("per_thread", [1, 2])
+def test_quads_kernels_do_head_quads_and_tail(n, offset, per_thread) -> None:
+    """Same offset for a and b: a quads kernel always applies; aligned multiples of 4 take the
+    kernel without edge code (1 or 2 quads per thread), the rest the one with head and tail."""
     a, b, a_host, b_host = offset_arrays(n, offset, offset)
     if device_address(a) % 16 != device_address(b) % 16:
         pytest.skip("the two host allocations differ modulo 16 bytes")
-    launch = quads_launch(a, b)
-    head, tail = launch._args[2], launch._args[3]
-    assert head == min((-device_address(b)) % 16 // 4, n) and tail == (n - head) % 4
-    assert launch.dispatcher is kernels.vector_add_quads and launch.config.threads >= 4
+    launch = quads_launch(a, b, per_thread)
+    head = min((-device_address(b)) % 16 // 4, n)
+    tail = (n - head) % 4
+    if head or tail:
+        assert launch.dispatcher is kernels.vector_add_quads_edges and launch._args[2:] == (head, tail)
+        assert launch.config.threads >= 4
+    else:
+        fast = kernels.vector_add_quads_2 if per_thread == 2 else kernels.vector_add_quads
+        assert launch.dispatcher is fast and launch.config.threads * 4 * per_thread >= n
     launch()
     np.testing.assert_array_equal(b.copy_to_host(), b_host + a_host)
 
@@ -65,7 +72,7 @@ def test_strided_or_misaligned_arrays_fall_back() -> None:
     assert quads_launch(base[1:9], base[2:10]) is None  # 4 bytes apart: neither 16 nor 8 lines up
     assert pairs_launch(base[1:9], base[2:10]) is None
     w = workloads.VectorAddQuads(10)
-    assert w._launch.dispatcher is kernels.vector_add_quads
+    assert w._launch.dispatcher in (kernels.vector_add_quads_edges, kernels.vector_add_pairs_4)
 
 
 class FakeTiming:
@@ -73,9 +80,10 @@ class FakeTiming:
         self.median_s = seconds
 
 
-@pytest.mark.parametrize("faster", ["quads", "pairs"])
+@pytest.mark.parametrize("faster", ["quads", "quads_2", "pairs"])
 def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None:
-    kernel_of = {"quads": kernels.vector_add_quads, "pairs": kernels.vector_add_pairs_4}
+    kernel_of = {"quads": kernels.vector_add_quads, "quads_2": kernels.vector_add_quads_2,
+                 "pairs": kernels.vector_add_pairs_4}
     timed = []
 
     def fake_device_time(launch, mode, *, samples, launches):
@@ -85,9 +93,10 @@ def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None
 
     monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
     monkeypatch.setattr(timing, "device_time", fake_device_time)
+    monkeypatch.setattr(workloads, "device_address", lambda x: 0)  # aligned: every candidate applies
     w = workloads.VectorAddTuned(1000)
     assert w.choice == faster and w._launch.dispatcher is kernel_of[faster]
-    assert {t[0] for t in timed} == set(kernel_of.values())
+    assert [t[0] for t in timed] == list(kernel_of.values())
     assert {t[1:] for t in timed} == {("graph", w.TUNING_SAMPLES, timing.policy().launches_for(1000))}
     np.testing.assert_array_equal(w.b.copy_to_host(), w.b_host)
     w.check()
@@ -96,10 +105,12 @@ def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None
 def test_tuned_without_a_choice_does_not_time(monkeypatch) -> None:
     monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
     monkeypatch.setattr(timing, "device_time", lambda *a, **k: pytest.fail("timed with one candidate"))
+    one_quads = workloads.quads_launch
     monkeypatch.setattr(workloads, "pairs_launch", lambda a, b: None)
+    monkeypatch.setattr(workloads, "quads_launch", lambda a, b, per_thread=1: one_quads(a, b) if per_thread == 1 else None)
     w = workloads.VectorAddTuned(100)
     assert w.choice == "quads"
-    monkeypatch.setattr(workloads, "quads_launch", lambda a, b: None)
+    monkeypatch.setattr(workloads, "quads_launch", lambda a, b, per_thread=1: None)
     w = workloads.VectorAddTuned(100)
     assert w.choice == "element" and w._launch.dispatcher is kernels.vector_add
     w.check()
@@ -109,14 +120,17 @@ def test_quads_compile_to_16_byte_loads_and_stores() -> None:
     """Outside the simulator the intrinsics emit ld/st.global.v4.f32 (compiled to PTX, no GPU needed)."""
     code = ("from numba import cuda, types\n"
             "from gpukernels import kernels\n"
-            "sig = (types.float32[::1], types.float32[::1], types.int64, types.int64)\n"
-            "ptx, _ = cuda.compile_ptx(kernels.vector_add_quads.py_func, sig, cc=(9, 0))\n"
-            "print(ptx)\n")
+            "arr = types.float32[::1]\n"
+            "for name, extra in (('vector_add_quads', ()), ('vector_add_quads_2', ()),\n"
+            "                    ('vector_add_quads_edges', (types.int64, types.int64))):\n"
+            "    ptx, _ = cuda.compile_ptx(getattr(kernels, name).py_func, (arr, arr, *extra), cc=(9, 0))\n"
+            "    print(name, ptx.count('ld.global.v4.f32'), ptx.count('st.global.v4.f32'))\n")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    ptx = done.stdout
-    assert ptx.count("ld.global.v4.f32") == 2 and ptx.count("st.global.v4.f32") == 1
-    code = code.replace("float32[::1], types.float32[::1]", "float64[::1], types.float64[::1]")
+    counts = dict((line.split()[0], tuple(map(int, line.split()[1:]))) for line in done.stdout.splitlines())
+    # quads_2: four loads and two stores in the full path, two and one in the last partial one
+    assert counts == {"vector_add_quads": (2, 1), "vector_add_quads_2": (6, 3), "vector_add_quads_edges": (2, 1)}
+    code = code.replace("types.float32[::1]", "types.float64[::1]")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode != 0 and "16-byte access needs a contiguous 1-D float32 array" in done.stderr
