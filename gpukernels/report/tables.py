@@ -420,8 +420,7 @@ def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | 
     if E2E in by:
         e2e_fam = role_family(E2E)
         text = (f"The seed audit's {E2E} row runs the tutorial's kernel at block {cat.SEED_BLOCK} on "
-                f"n = {size_label(cat.SEED_N)}; the end-to-end table below runs our best kernel "
-                f"({op.ours}: {op.what_impl.get(op.ours, '-')})")
+                f"n = {size_label(cat.SEED_N)}; the end-to-end table below runs {e2e_fam.what}")
         e2e = view.wide(e2e_fam) if e2e_fam else None
         if e2e is not None:
             at = e2e[e2e.n == cat.SEED_N].set_index("memory")[cat.WALL.method].dropna()
