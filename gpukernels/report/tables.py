@@ -392,13 +392,22 @@ def timing_modes(view: MachineView, fam: cat.Family) -> Table | None:
                          "by that row's timing method (described beside it)."))
 
 
-def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
+def _with_baseline(view: MachineView, fam: cat.Family) -> tuple | None:
+    """(wide frame, op, the op's host-baseline family, its wide frame or None) for a vector-add
+    family, or None when this machine has no results for ``fam``."""
     wide = view.wide(fam)
     if wide is None:
         return None
     op = cat.OPS[fam.op]
     base_fam = op_family(op, "baseline")
-    base = view.wide(base_fam)
+    return wide, op, base_fam, view.wide(base_fam)
+
+
+def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
+    found = _with_baseline(view, fam)
+    if found is None:
+        return None
+    wide, op, base_fam, base = found
     host_impl = op.cpu[0]
     host = math.nan
     if base is not None:
@@ -440,12 +449,10 @@ def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | 
 
 
 def end_to_end(view: MachineView, fam: cat.Family) -> tuple[Table, Table] | None:
-    wide = view.wide(fam)
-    if wide is None:
+    found = _with_baseline(view, fam)
+    if found is None:
         return None
-    op = cat.OPS[fam.op]
-    base_fam = op_family(op, "baseline")
-    base = view.wide(base_fam)
+    wide, op, base_fam, base = found
     host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
     memories = list(dict.fromkeys(wide.memory))
     sizes = list(dict.fromkeys(wide.n))
