@@ -283,20 +283,26 @@ def quads_launch(a, b, per_thread: int = 1) -> PreparedLaunch | None:
     return PreparedLaunch(kernels.vector_add_quads, grid_for(max(1, n // 4), 256), a, b)
 
 
+class _PreparedVectorAdd(VectorAddProblem):
+    """A vector add whose ``prepare`` picks a PreparedLaunch (``_launch``) for its arrays."""
+
+    _launch: PreparedLaunch
+
+    def launch(self, stream: object = 0) -> None:
+        self._launch(stream)
+
+
 @gpu("vector_add", "pairs")
-class VectorAddPairs(VectorAddProblem):
+class VectorAddPairs(_PreparedVectorAdd):
     """Two float32 per access (kernels.vector_add_pairs*), through a PreparedLaunch; arrays that
     cannot be paired (addresses differ modulo 8 bytes) run the one-element kernel."""
 
     def prepare(self) -> None:
         self._launch = pairs_launch(self.a, self.b) or element_launch(self.a, self.b)
 
-    def launch(self, stream: object = 0) -> None:
-        self._launch(stream)
-
 
 @gpu("vector_add", "quads")
-class VectorAddQuads(VectorAddPairs):
+class VectorAddQuads(_PreparedVectorAdd):
     """Four float32 per access (kernels.vector_add_quads), falling back to pairs, then one element."""
 
     def prepare(self) -> None:
@@ -305,7 +311,7 @@ class VectorAddQuads(VectorAddPairs):
 
 
 @gpu("vector_add", "tuned")
-class VectorAddTuned(VectorAddPairs):
+class VectorAddTuned(_PreparedVectorAdd):
     """The fastest of quads (1 or 2 per thread) and pairs on this GPU for these arrays, timed once
     when prepared.
 
@@ -440,6 +446,10 @@ class _Peer:
                 self._streams[handle] = self.lib.cuda.ExternalStream(handle)
         return self._streams[handle]
 
+    def launch(self, stream: object = 0) -> None:
+        with self.on(stream):
+            self._op()
+
 
 @gpu("vector_add", "cupy")
 @gpu("vector_add", "torch")
@@ -448,14 +458,8 @@ class VectorAddPeer(_Peer, VectorAddProblem):
 
     def prepare(self) -> None:
         super().prepare()
-        self.pa, self.pb = self.wrap(self.a), self.wrap(self.b)
-
-    def launch(self, stream: object = 0) -> None:
-        with self.on(stream):
-            if self.library == "torch":
-                self.pb.add_(self.pa)
-            else:
-                self.pb += self.pa
+        pa, pb = self.wrap(self.a), self.wrap(self.b)
+        self._op = (lambda: pb.add_(pa)) if self.library == "torch" else (lambda: pb.__iadd__(pa))  # b += a
 
 
 @gpu("saxpy", "cupy")
@@ -465,17 +469,13 @@ class SaxpyPeer(_Peer, SaxpyProblem):
 
     def prepare(self) -> None:
         super().prepare()
-        self.px, self.py = self.wrap(self.x), self.wrap(self.y)
-        if self.library == "cupy":
-            self._kernel = self.lib.ElementwiseKernel("float32 x, float32 a", "float32 y", "y = a * x + y",
-                                                      "gpukernels_saxpy")
-
-    def launch(self, stream: object = 0) -> None:
-        with self.on(stream):
-            if self.library == "torch":
-                self.py.add_(self.px, alpha=float(self.A))
-            else:
-                self._kernel(self.px, self.A, self.py)
+        px, py, a = self.wrap(self.x), self.wrap(self.y), self.A
+        if self.library == "torch":
+            self._op = lambda: py.add_(px, alpha=float(a))
+        else:
+            kernel = self.lib.ElementwiseKernel("float32 x, float32 a", "float32 y", "y = a * x + y",
+                                                "gpukernels_saxpy")
+            self._op = lambda: kernel(px, a, py)
 
 
 @gpu("sum", "cupy")
@@ -487,14 +487,11 @@ class SumPeer(_Peer, SumProblem):
 
     def prepare(self) -> None:
         super().prepare()
-        self.px, self.pout = self.wrap(self.x), self.wrap(self.out).reshape(())
-
-    def launch(self, stream: object = 0) -> None:
-        with self.on(stream):
-            if self.library == "torch":
-                self.lib.sum(self.px, dim=0, out=self.pout)
-            else:
-                self.px.sum(out=self.pout)
+        px, pout = self.wrap(self.x), self.wrap(self.out).reshape(())
+        if self.library == "torch":
+            self._op = lambda: self.lib.sum(px, dim=0, out=pout)
+        else:
+            self._op = lambda: px.sum(out=pout)
 
 
 def _peer_of(cls: type, impl: str) -> type:
