@@ -471,7 +471,8 @@ class SaxpyPeer(_Peer, SaxpyProblem):
         super().prepare()
         px, py, a = self.wrap(self.x), self.wrap(self.y), self.A
         if self.library == "torch":
-            self._op = lambda: py.add_(px, alpha=float(a))
+            alpha = float(a)
+            self._op = lambda: py.add_(px, alpha=alpha)
         else:
             kernel = self.lib.ElementwiseKernel("float32 x, float32 a", "float32 y", "y = a * x + y",
                                                 "gpukernels_saxpy")
