@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numba import cuda, float32, float64
 
-from .vectors import load_f32x4, store_f32x4
+from .vectors import load_f32, load_f32x2, load_f32x4, store_f32, store_f32x2, store_f32x4
 
 # Columns written by ``record_indices`` for each thread, in this order.
 INDEX_FIELDS = (
@@ -60,95 +60,112 @@ def vector_add_per_thread_8(a, b):
             b[i] += a[i]
 
 
-@cuda.jit(device=True)
-def _pair_edges(a, b, head, thread):
-    """The floats a pair view leaves out: one before the first 8-byte boundary (``head`` = 1)
-    and an odd last one, done by threads 0 and 1."""
-    if thread == 0 and head == 1:
-        b[0] += a[0]
-    if thread == 1 and (b.size - head) % 2 == 1:
-        b[b.size - 1] += a[b.size - 1]
+# The fast vector adds below take device addresses (int64) and counts instead of arrays: 24-32
+# bytes of kernel parameters instead of 112 (gpukernels.vectors says why and what it measured).
+# The workloads pass addresses only of contiguous float32 arrays, aligned as each kernel needs.
 
-
-@cuda.jit(cache=True)
-def vector_add_pairs(a2, b2, a, b, head):
-    """``b += a`` two float32 at a time: ``a2``, ``b2`` are complex64 views of ``a[head:]``, ``b[head:]``.
-
-    A complex64 add is two float32 adds (bit-exact with NumPy's). Half the threads of the
-    one-element kernel, each with two independent loads per array in flight, and half the
-    index arithmetic and bounds checks per float (the SASS still issues 4-byte loads).
-    """
-    i = cuda.grid(1)
-    if i < b2.size:
-        b2[i] += a2[i]
-    _pair_edges(a, b, head, i)
-
-
-@cuda.jit(cache=True)
-def vector_add_pairs_4(a2, b2, a, b, head):
-    """As ``vector_add_pairs`` with 4 pairs per thread, one block-width apart (coalesced): fewer,
-    fuller blocks, which wins while the arrays sit in L2. The trip count is a constant so the
-    loop unrolls (a runtime count measured 3-10% slower on an H100)."""
-    base = cuda.blockIdx.x * cuda.blockDim.x * 4 + cuda.threadIdx.x
-    for j in range(4):
-        i = base + j * cuda.blockDim.x
-        if i < b2.size:
-            b2[i] += a2[i]
-    _pair_edges(a, b, head, base)
+@cuda.jit(device=True, inline=True)
+def _add_one(a, b, i):
+    store_f32(b, i, load_f32(b, i) + load_f32(a, i))
 
 
 @cuda.jit(device=True, inline=True)
-def _quad_sum(a, b, i):
-    """``b[i:i+4] + a[i:i+4]`` from two 16-byte loads, b first (1-3% faster in L2 on an H200)."""
-    y = load_f32x4(b, i)
-    x = load_f32x4(a, i)
+def _pair_sum(a, b, k):
+    """Floats ``2k``, ``2k+1`` of ``b + a`` from two 8-byte loads."""
+    y = load_f32x2(b, k)
+    x = load_f32x2(a, k)
+    return (y[0] + x[0], y[1] + x[1])
+
+
+@cuda.jit(device=True, inline=True)
+def _pair_edges(a, b, n, head, thread):
+    """The floats pairs leave out: one before the first 8-byte boundary (``head`` = 1) and an
+    odd last one, done by threads 0 and 1."""
+    if thread == 0 and head == 1:
+        _add_one(a, b, 0)
+    if thread == 1 and (n - head) & 1:
+        _add_one(a, b, n - 1)
+
+
+@cuda.jit(cache=True)
+def vector_add_pairs(a, b, n, head):
+    """``b += a`` two float32 at a time (one 8-byte load per array, ``ld.global.v2.f32``) for
+    the ``n`` floats at addresses ``a`` and ``b``; pairs start ``head`` (0 or 1) floats in, at an
+    8-byte boundary. Half the threads of the one-element kernel and half its index arithmetic."""
+    pa, pb = a + 4 * head, b + 4 * head
+    k = cuda.grid(1)
+    if k < (n - head) >> 1:
+        store_f32x2(pb, k, _pair_sum(pa, pb, k))
+    _pair_edges(a, b, n, head, k)
+
+
+@cuda.jit(cache=True)
+def vector_add_pairs_4(a, b, n, head):
+    """As ``vector_add_pairs`` with 4 pairs per thread, one block-width apart (coalesced): fewer,
+    fuller blocks, which wins while the arrays sit in L2. The trip count is a constant so the
+    loop unrolls (a runtime count measured 3-10% slower on an H100)."""
+    pa, pb = a + 4 * head, b + 4 * head
+    pairs = (n - head) >> 1
+    base = cuda.blockIdx.x * cuda.blockDim.x * 4 + cuda.threadIdx.x
+    for j in range(4):
+        k = base + j * cuda.blockDim.x
+        if k < pairs:
+            store_f32x2(pb, k, _pair_sum(pa, pb, k))
+    _pair_edges(a, b, n, head, base)
+
+
+@cuda.jit(device=True, inline=True)
+def _quad_sum(a, b, k):
+    """Floats ``4k`` to ``4k+3`` of ``b + a`` from two 16-byte loads, b first (1-3% faster in L2
+    on an H200)."""
+    y = load_f32x4(b, k)
+    x = load_f32x4(a, k)
     return (y[0] + x[0], y[1] + x[1], y[2] + x[2], y[3] + x[3])
 
 
 @cuda.jit(cache=True)
-def vector_add_quads(a, b):
-    """``b += a`` four float32 at a time: per thread one 16-byte load per array and one 16-byte
-    store (``LDG.E.128`` / ``STG.E.128``, see gpukernels.vectors), as PyTorch's vectorised add.
+def vector_add_quads(a, b, quads):
+    """``b += a`` four float32 at a time for ``quads`` quads at 16-byte aligned addresses ``a``
+    and ``b``: per thread one 16-byte load per array and one 16-byte store (``LDG.E.128`` /
+    ``STG.E.128``, see gpukernels.vectors), as PyTorch's vectorised add.
 
-    For 16-byte aligned arrays whose size is a multiple of 4: no head or tail code, which measured
-    5% slower at 2^20 on an H200 even though only four threads run it
-    (``vector_add_quads_edges`` serves every other case).
+    No head or tail code: it measured 5% slower at 2^20 on an H200 even though only four threads
+    run it (``vector_add_quads_edges`` serves the other cases).
     """
-    i = 4 * cuda.grid(1)
-    if i + 3 < b.size:
-        store_f32x4(b, i, _quad_sum(a, b, i))
+    k = cuda.grid(1)
+    if k < quads:
+        store_f32x4(b, k, _quad_sum(a, b, k))
 
 
 @cuda.jit(cache=True)
-def vector_add_quads_2(a, b):
+def vector_add_quads_2(a, b, quads):
     """As ``vector_add_quads`` with two quads per thread, one block-width apart, all four loads
     before the two stores (PyTorch's layout for float32: 8 elements per thread)."""
-    i0 = 4 * (cuda.blockIdx.x * cuda.blockDim.x * 2 + cuda.threadIdx.x)
-    i1 = i0 + 4 * cuda.blockDim.x
-    if i1 + 3 < b.size:
-        first = _quad_sum(a, b, i0)
-        second = _quad_sum(a, b, i1)
-        store_f32x4(b, i0, first)
-        store_f32x4(b, i1, second)
-    elif i0 + 3 < b.size:
-        store_f32x4(b, i0, _quad_sum(a, b, i0))
+    k0 = cuda.blockIdx.x * cuda.blockDim.x * 2 + cuda.threadIdx.x
+    k1 = k0 + cuda.blockDim.x
+    if k1 < quads:
+        first = _quad_sum(a, b, k0)
+        second = _quad_sum(a, b, k1)
+        store_f32x4(b, k0, first)
+        store_f32x4(b, k1, second)
+    elif k0 < quads:
+        store_f32x4(b, k0, _quad_sum(a, b, k0))
 
 
 @cuda.jit(cache=True)
-def vector_add_quads_edges(a, b, head, tail):
-    """``vector_add_quads`` for any offset and size: ``&b[head]`` and ``&a[head]`` are 16-byte
-    aligned; the ``head`` floats before them and the ``tail`` floats after the last whole quad
-    (0-3 each) are added one by one by threads 0-3 (at least 4 threads are launched)."""
+def vector_add_quads_edges(a, b, n, head):
+    """``vector_add_quads`` for any offset and size: the ``n`` floats at ``a`` and ``b`` reach a
+    16-byte boundary after ``head`` floats (0-3, the same for both); those and the 0-3 floats
+    after the last whole quad are added one by one by threads 0-3 (at least 4 are launched)."""
+    qa, qb = a + 4 * head, b + 4 * head
     t = cuda.grid(1)
-    i = head + 4 * t
-    if i + 3 < b.size:
-        store_f32x4(b, i, _quad_sum(a, b, i))
+    if t < (n - head) >> 2:
+        store_f32x4(qb, t, _quad_sum(qa, qb, t))
     if t < 4:
         if t < head:
-            b[t] += a[t]
-        if t < tail:
-            j = b.size - 1 - t
-            b[j] += a[j]
+            _add_one(a, b, t)
+        if t < (n - head) & 3:
+            _add_one(a, b, n - 1 - t)
 
 
 @cuda.jit(cache=True)

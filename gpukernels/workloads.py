@@ -234,8 +234,10 @@ def device_address(array) -> int:
     return array.__cuda_array_interface__["data"][0]
 
 
-def _contiguous(*arrays) -> bool:
-    return all(x.flags["C_CONTIGUOUS"] for x in arrays)
+def _addressable(a, b) -> bool:
+    """What the address kernels assume of ``a`` and ``b``: they see only each first element's
+    address and b's size."""
+    return a.size == b.size and all(x.dtype == np.float32 and x.ndim == 1 and x.flags["C_CONTIGUOUS"] for x in (a, b))
 
 
 def element_launch(a, b) -> PreparedLaunch:
@@ -250,16 +252,15 @@ def pairs_launch(a, b) -> PreparedLaunch | None:
     of 1, 2 and 4 pairs per thread and blocks of 128 to 1024 measured on an H100 (block 512).
     """
     n, address = b.size, device_address(b)
-    if not _contiguous(a, b) or device_address(a) % 8 != address % 8:
+    if not _addressable(a, b) or device_address(a) % 8 != address % 8:
         return None
     head = min(address % 8 // 4, n)  # one float before the first 8-byte boundary
     pairs = (n - head) // 2
-    a2 = a[head:head + 2 * pairs].view(np.complex64)
-    b2 = b[head:head + 2 * pairs].view(np.complex64)
     per_thread = 4 if 12 * n <= 50 * 2**20 else 1
     kernel = kernels.vector_add_pairs_4 if per_thread == 4 else kernels.vector_add_pairs
     # at least 2 threads: threads 0 and 1 also do the head and tail floats
-    return PreparedLaunch(kernel, grid_for(max(2, -(-pairs // per_thread)), 512), a2, b2, a, b, head)
+    return PreparedLaunch(kernel, grid_for(max(2, -(-pairs // per_thread)), 512),
+                          device_address(a), address, n, head, owners=(a, b))
 
 
 def quads_launch(a, b, per_thread: int = 1) -> PreparedLaunch | None:
@@ -271,16 +272,18 @@ def quads_launch(a, b, per_thread: int = 1) -> PreparedLaunch | None:
     Aligned arrays of a multiple of 4 floats take a kernel without head and tail code.
     """
     n, address = b.size, device_address(b)
-    if not _contiguous(a, b) or device_address(a) % 16 != address % 16:
+    if not _addressable(a, b) or device_address(a) % 16 != address % 16:
         return None
     head = min((-address) % 16 // 4, n)  # floats before the first 16-byte boundary
-    tail = (n - head) % 4
-    if head or tail:
-        return PreparedLaunch(kernels.vector_add_quads_edges, grid_for(max(4, (n - head) // 4), 256),
-                              a, b, head, tail)
+    quads = (n - head) // 4
+    if head or (n - head) % 4:
+        return PreparedLaunch(kernels.vector_add_quads_edges, grid_for(max(4, quads), 256),
+                              device_address(a), address, n, head, owners=(a, b))
     if per_thread == 2:
-        return PreparedLaunch(kernels.vector_add_quads_2, grid_for(max(1, -(-n // 8)), 128), a, b)
-    return PreparedLaunch(kernels.vector_add_quads, grid_for(max(1, n // 4), 256), a, b)
+        config, kernel = grid_for(max(1, -(-quads // 2)), 128), kernels.vector_add_quads_2
+    else:
+        config, kernel = grid_for(max(1, quads), 256), kernels.vector_add_quads
+    return PreparedLaunch(kernel, config, device_address(a), address, quads, owners=(a, b))
 
 
 class _PreparedVectorAdd(VectorAddProblem):

@@ -61,20 +61,16 @@ def test_seed_launch_is_one_thread_per_element(n, block, grid) -> None:
 @pytest.mark.parametrize("n", [1, 2, 5, 64, 131])
 @pytest.mark.parametrize("offset", [0, 1, 3])
 def test_pairs_kernel_handles_tails_and_unaligned_starts(n, offset) -> None:
-    """The kernel itself on views that start at an odd float: head and tail floats are added too."""
+    """The kernels themselves on views that start at an odd float: head and tail floats are added too."""
     a_host, b_host = (np.arange(n + offset, dtype=np.float32) * k + 0.25 for k in (1, 3))
-    a, b = cuda.to_device(a_host)[offset:], cuda.to_device(b_host)[offset:]
-    head = offset % 2  # a float offset of 1 leaves the first float before an 8-byte boundary
-    pairs = (n - head) // 2
-    a2 = a[head:head + 2 * pairs].view(np.complex64)
-    b2 = b[head:head + 2 * pairs].view(np.complex64)
-    kernels.vector_add_pairs[max(1, -(-pairs // 64)) + 1, 64](a2, b2, a, b, head)
-    np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
-    a, b = cuda.to_device(a_host)[offset:], cuda.to_device(b_host)[offset:]
-    a2 = a[head:head + 2 * pairs].view(np.complex64)
-    b2 = b[head:head + 2 * pairs].view(np.complex64)
-    kernels.vector_add_pairs_4[max(1, -(-pairs // 256)) + 1, 64](a2, b2, a, b, head)
-    np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
+    for kernel, per_thread in ((kernels.vector_add_pairs, 1), (kernels.vector_add_pairs_4, 4)):
+        a, b = cuda.to_device(a_host)[offset:], cuda.to_device(b_host)[offset:]
+        assert workloads.device_address(a) % 8 == workloads.device_address(b) % 8
+        head = workloads.device_address(b) % 8 // 4  # 1: the first float sits before an 8-byte boundary
+        pairs = (n - head) // 2
+        kernel[max(1, -(-pairs // (64 * per_thread))) + 1, 64](workloads.device_address(a),
+                                                               workloads.device_address(b), n, head)
+        np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
 
 
 @pytest.mark.parametrize("op, impl", SIM_IMPLS)

@@ -57,7 +57,7 @@ def test_quads_kernels_do_head_quads_and_tail(n, offset, per_thread) -> None:
     head = min((-device_address(b)) % 16 // 4, n)
     tail = (n - head) % 4
     if head or tail:
-        assert launch.dispatcher is kernels.vector_add_quads_edges and launch._args[2:] == (head, tail)
+        assert launch.dispatcher is kernels.vector_add_quads_edges and launch._args[2:] == (n, head)
         assert launch.config.threads >= 4
     else:
         fast = kernels.vector_add_quads_2 if per_thread == 2 else kernels.vector_add_quads
@@ -93,8 +93,8 @@ def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None
 
     monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
     monkeypatch.setattr(timing, "device_time", fake_device_time)
-    monkeypatch.setattr(workloads, "device_address", lambda x: 0)  # aligned: every candidate applies
     w = workloads.VectorAddTuned(1000)
+    assert device_address(w.a) % 16 == device_address(w.b) % 16 == 0  # every candidate applies
     assert w.choice == faster and w._launch.dispatcher is kernel_of[faster]
     assert [t[0] for t in timed] == list(kernel_of.values())
     assert {t[1:] for t in timed} == {("graph", w.TUNING_SAMPLES, timing.policy().launches_for(1000))}
@@ -116,21 +116,26 @@ def test_tuned_without_a_choice_does_not_time(monkeypatch) -> None:
     w.check()
 
 
-def test_quads_compile_to_16_byte_loads_and_stores() -> None:
-    """Outside the simulator the intrinsics emit ld/st.global.v4.f32 (compiled to PTX, no GPU needed)."""
+def test_fast_kernels_compile_to_vector_loads_and_stores() -> None:
+    """Outside the simulator the intrinsics emit ld/st.global.v4.f32 (quads) and .v2.f32 (pairs)
+    at the addresses they are given (compiled to PTX, no GPU needed)."""
     code = ("from numba import cuda, types\n"
             "from gpukernels import kernels\n"
-            "arr = types.float32[::1]\n"
-            "for name, extra in (('vector_add_quads', ()), ('vector_add_quads_2', ()),\n"
-            "                    ('vector_add_quads_edges', (types.int64, types.int64))):\n"
-            "    ptx, _ = cuda.compile_ptx(getattr(kernels, name).py_func, (arr, arr, *extra), cc=(9, 0))\n"
-            "    print(name, ptx.count('ld.global.v4.f32'), ptx.count('st.global.v4.f32'))\n")
+            "ADDRESS = types.int64\n"
+            "for name, nargs in (('vector_add_quads', 3), ('vector_add_quads_2', 3), ('vector_add_quads_edges', 4),\n"
+            "                    ('vector_add_pairs', 4), ('vector_add_pairs_4', 4)):\n"
+            "    ptx, _ = cuda.compile_ptx(getattr(kernels, name).py_func, (ADDRESS,) * nargs, cc=(9, 0))\n"
+            "    print(name, *(ptx.count(f'{op}.global.{v}.f32') for v in ('v4', 'v2') for op in ('ld', 'st')),\n"
+            "          ptx.count('.param .'))\n")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     counts = dict((line.split()[0], tuple(map(int, line.split()[1:]))) for line in done.stdout.splitlines())
-    # quads_2: four loads and two stores in the full path, two and one in the last partial one
-    assert counts == {"vector_add_quads": (2, 1), "vector_add_quads_2": (6, 3), "vector_add_quads_edges": (2, 1)}
-    code = code.replace("types.float32[::1]", "types.float64[::1]")
+    # (16-byte loads, stores, 8-byte loads, stores, kernel parameters). quads_2: four loads and
+    # two stores in the full path, two and one in the last partial one; pairs_4: unrolled x4.
+    assert counts == {"vector_add_quads": (2, 1, 0, 0, 3), "vector_add_quads_2": (6, 3, 0, 0, 3),
+                      "vector_add_quads_edges": (2, 1, 0, 0, 4), "vector_add_pairs": (0, 0, 2, 1, 4),
+                      "vector_add_pairs_4": (0, 0, 8, 4, 4)}
+    code = code.replace("ADDRESS = types.int64", "ADDRESS = types.float64")  # a float is no address
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode != 0 and "16-byte access needs a contiguous 1-D float32 array" in done.stderr
+    assert done.returncode != 0 and "needs an integer device address" in done.stderr
