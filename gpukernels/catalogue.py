@@ -141,7 +141,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("vector_add", "b += a, float32 (the tutorial's kernel)", 12, 1, ("seed", "pairs", "quads", "tuned", *PEERS),
        best="tuned",
        what_impl={"seed": "one thread per element, block 256 (the tutorial's kernel)",
-                  "pairs": "float32 pairs through complex64 views: 8-byte accesses, block 512; any n and offset",
+                  "pairs": "two float32 per 8-byte load and store (LDG.E.64), block 512; any n and offset",
                   "quads": "four float32 per thread in one 16-byte load and store (LDG.E.128), block 256; "
                            "any n and offset",
                   "tuned": "quads or pairs, whichever ran faster on this GPU at this size when prepared"}),

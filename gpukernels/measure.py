@@ -15,6 +15,7 @@ and the family goes on with the next set: one failure never stops the suite.
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import inspect
@@ -86,10 +87,11 @@ def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, 
     # sizes in order, so host inputs generated for one size serve every implementation of it
     order = sorted(combos, key=lambda c: dict(zip(names, c)).get("n", 0))
     out: dict[tuple, Outcome] = {}
-    for combo in order:
-        params = dict(zip(names, combo))
-        out[combo] = _one(family, fn, params, policy)
-        gc.collect()  # free the set's device arrays before the next one allocates
+    with workloads.shared_inputs():  # implementations of a size compared on the same arrays
+        for combo in order:
+            params = dict(zip(names, combo))
+            out[combo] = _one(family, fn, params, policy)
+            gc.collect()  # free the set's own device arrays before the next one allocates
     return out
 
 
@@ -382,9 +384,12 @@ def family_version(family: Family, policy: Policy = timing.POLICY) -> str:
     It changes with the timing policy (its fields and the code applying them), the family's
     catalogue entry (params, metrics, the op's bytes and flops per element) and the measure
     function, so numbers taken two ways are never compared. It does not change with a kernel
-    or a workload's launch code: that is what the regression gate is there to judge.
+    or a workload's launch code, nor with the prose describing an op's implementations: that
+    is what the regression gate is there to judge, and what history must survive.
     """
-    parts = [policy.fingerprint(), repr(family), repr(catalogue.OPS.get(family.op)), _source(MEASURES[family.measure])]
+    op = catalogue.OPS.get(family.op)
+    op_method = None if op is None else dataclasses.replace(op, what_impl={})
+    parts = [policy.fingerprint(), repr(family), repr(op_method), _source(MEASURES[family.measure])]
     return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
 

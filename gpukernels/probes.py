@@ -177,6 +177,24 @@ def device_selection() -> dict:
     return _probe(rows)
 
 
+def tuned_choice() -> dict:
+    """Which kernel vector add's ``tuned`` picks at each suite size here, with every candidate's
+    median time. Each benchmark process tunes again on its own arrays: this is one draw of the
+    choice (close candidates can trade places), not the one behind a particular result."""
+    from . import catalogue, workloads
+
+    sizes = dict(catalogue.family("kernels.VectorAdd").params)["n"]
+    if config.ENABLE_CUDASIM:
+        sizes = sizes[:1]  # nothing is timed there: one size shows the fallback order
+    rows = []
+    for n in sizes:
+        work = workloads.VectorAddTuned(n)
+        rows.append({"n": n, "choice": work.choice, **{f"{k} us": round(v * 1e6, 3) for k, v in work.tuning.items()}})
+        del work  # free the arrays before the next size (2^28 floats: 2 GiB)
+    tuned = workloads.VectorAddTuned.tune
+    return _probe(rows, measured=tuned, note="" if tuned else "simulator: nothing timed, the first candidate is taken")
+
+
 # Probes in the order the CLI runs them; each takes no arguments and runs on the current device.
 # Times, bandwidths and launch costs are asv benchmarks now (catalogue.py): a probe keeps only
 # what asv cannot store (tables, error strings, documented vs measured limits).
@@ -184,6 +202,7 @@ PROBES: dict[str, Callable[[], dict]] = {
     "index_mapping": index_mapping,
     "launch_limits": launch_limits,
     "seed_claims": seed_claims,
+    "tuned_choice": tuned_choice,
 }
 
 

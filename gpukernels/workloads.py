@@ -11,8 +11,9 @@ implementation is a few lines on top of it that say how to launch, registered wi
 """
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Callable, ClassVar, Protocol
+from typing import Callable, ClassVar, Iterator, Protocol
 
 import numpy as np
 from numba import config, cuda, njit, prange
@@ -71,6 +72,42 @@ def gbs(nbytes: int, seconds: float) -> float:
     return nbytes / seconds / 1e9
 
 
+class SharedInputs:
+    """Device inputs shared by every problem of one op and size: implementations compared on the
+    same memory.
+
+    Where arrays land in L2 and DRAM moves a short kernel by 1-3%: PyTorch's add on an
+    allocation of its own against on ours differed by -2.9% to +0.9% at 2^20 on an H200, more
+    than the difference between the kernels. Each implementation's own timing is as before
+    (one allocation, wherever it lands); only the placement is now common. Holds one (op, n) at
+    a time: a family is measured size by size, and the last size's arrays are freed first.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._inputs: dict = {}
+
+    def inputs(self, key: tuple, allocate: Callable[[], dict]) -> dict:
+        if key != self._key:
+            self._key, self._inputs = None, {}
+            self._inputs, self._key = allocate(), key
+        return self._inputs
+
+
+_shared: SharedInputs | None = None
+
+
+@contextlib.contextmanager
+def shared_inputs() -> Iterator[SharedInputs]:
+    """Within the block, problems of the same op and size share their input arrays."""
+    global _shared
+    outer, _shared = _shared, SharedInputs()
+    try:
+        yield _shared
+    finally:
+        _shared = outer
+
+
 # --- problems (one per op) ------------------------------------------------------------------
 
 class DeviceProblem:
@@ -85,12 +122,22 @@ class DeviceProblem:
         op = OPS[self.op]
         self.bytes_moved = self.n * op.bytes_per_element
         self.flops = self.n * op.flops_per_element
-        require_device_bytes(self.bytes_moved)
-        self.allocate()
+        if _shared is None:
+            vars(self).update(self._allocated())
+        else:
+            vars(self).update(_shared.inputs((self.op, self.n), self._allocated))
         self.prepare()
 
     def allocate(self) -> None:
+        """Host inputs and device arrays (attributes); nothing else, they may be shared."""
         raise NotImplementedError
+
+    def _allocated(self) -> dict:
+        """What ``allocate`` set (what SharedInputs shares)."""
+        require_device_bytes(self.bytes_moved)
+        before = set(vars(self))
+        self.allocate()
+        return {k: v for k, v in vars(self).items() if k not in before}
 
     def prepare(self) -> None:
         """Launch configuration and anything else bound once (override per implementation)."""
@@ -318,11 +365,12 @@ class VectorAddTuned(_PreparedVectorAdd):
     """The fastest of quads (1 or 2 per thread) and pairs on this GPU for these arrays, timed once
     when prepared.
 
-    None wins everywhere: 16-byte quads are 6% faster than pairs at 2^28 on an H200 and 1.1%
-    slower on an H100; 2 quads per thread win in L2 on an H200 and lose beyond it (graph replay,
-    median of 30). Each candidate is timed by graph replay (10 samples, the policy's launches
-    per sample) on the problem's own arrays, which are then reset; ``choice`` names the winner.
-    The simulator times nothing: it takes quads.
+    None wins everywhere (graph replay, median of 30, this session's explorations): at 2^20 on
+    an H100 pairs (4 per thread) took 2.50 us against 2.68-2.70 for quads; on an H200 pairs took
+    2.46 us against 2.30-2.32, and 2 quads per thread win at 2^18 but lose to 1 at 2^22. Each
+    candidate is timed by graph replay (10 samples, the policy's launches per sample) on the
+    problem's own arrays, which are then reset; ``choice`` names the winner and ``tuning`` holds
+    every candidate's median seconds. The simulator times nothing: it takes quads.
     """
 
     TUNING_SAMPLES = 10
@@ -332,15 +380,16 @@ class VectorAddTuned(_PreparedVectorAdd):
         a, b = self.a, self.b
         candidates = (("quads", quads_launch(a, b)), ("quads_2", quads_launch(a, b, 2)), ("pairs", pairs_launch(a, b)))
         found = {name: launch for name, launch in candidates if launch is not None}
+        self.tuning: dict[str, float] = {}
         if not found:
             self.choice, self._launch = "element", element_launch(a, b)
             return
         if len(found) > 1 and self.tune:
             launches = timing.policy().launches_for(self.n)
-            seconds = {name: timing.device_time(launch, "graph", samples=self.TUNING_SAMPLES,
-                                                launches=launches).median_s for name, launch in found.items()}
+            self.tuning = {name: timing.device_time(launch, "graph", samples=self.TUNING_SAMPLES,
+                                                    launches=launches).median_s for name, launch in found.items()}
             self.reset()
-            self.choice = min(seconds, key=seconds.get)
+            self.choice = min(self.tuning, key=self.tuning.get)
         else:
             self.choice = next(iter(found))
         self._launch = found[self.choice]

@@ -68,6 +68,13 @@ def test_version_changes_with_the_timing_policy_and_the_family_entry() -> None:
     assert measure.family_version(fam, dataclasses.replace(timing.POLICY, max_launches=50)) != base
     other = dataclasses.replace(fam, params=(("impl", ("seed",)), ("n", (2**10,))))
     assert measure.family_version(other) != base
+    op = catalogue.OPS["vector_add"]
+    reworded = {**op.what_impl, "pairs": "reworded"}
+    with pytest.MonkeyPatch.context() as mp:  # describing an implementation anew keeps its history
+        mp.setitem(catalogue.OPS, "vector_add", dataclasses.replace(op, what_impl=reworded))
+        assert measure.family_version(fam) == base
+        mp.setitem(catalogue.OPS, "vector_add", dataclasses.replace(op, bytes_per_element=8))
+        assert measure.family_version(fam) != base
     # every metric of a family carries the family's version
     cls = generated()[fam.cls_id]
     assert {getattr(cls, m.method).version for m in fam.metrics} == {base}

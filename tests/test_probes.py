@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE = REPO / "scripts" / "probe.py"
 REAL = {name: REPO / "probes" / f"{name}.json" for name in ("h100-80gb-hbm3", "h200")}
 
-PROBE_NAMES = ("index_mapping", "launch_limits", "seed_claims", "device_selection")
+PROBE_NAMES = ("index_mapping", "launch_limits", "seed_claims", "tuned_choice", "device_selection")
 # asv measures these now (catalogue: launches.*, transfers.Copy, modes.VectorAdd); the committed
 # probe files from before still carry them, new probe runs must not.
 MOVED_TO_ASV = ("launch_cost", "copy_bandwidth", "vector_add_modes")
@@ -78,6 +78,15 @@ def check_schema(report: dict, names: tuple[str, ...] = PROBE_NAMES) -> None:
     assert seed["[2,4]"]["driver"] == "ok"
     sel = pr["device_selection"]["data"]
     assert [r["device"] for r in sel] == [d["index"] for d in report["devices"]]
+    tuned = pr["tuned_choice"]
+    sizes = [r["n"] for r in tuned["data"]]
+    assert sizes and sizes == sorted(sizes)
+    for r in tuned["data"]:
+        us = {k.removesuffix(" us"): v for k, v in r.items() if k.endswith(" us")}
+        if tuned["measured"]:  # the choice is the fastest candidate timed
+            assert us and all(v > 0 for v in us.values()) and r["choice"] == min(us, key=us.get)
+        else:
+            assert r == {"n": sizes[0], "choice": "quads"}
     assert all(r["correct"] is True and r["error"] == "" for r in sel)
 
 
@@ -168,7 +177,7 @@ def test_measure_limit_rejects_unknown_names() -> None:
 
 
 def test_timed_probes_are_gone() -> None:
-    assert list(probes.PROBES) == ["index_mapping", "launch_limits", "seed_claims"]
+    assert list(probes.PROBES) == ["index_mapping", "launch_limits", "seed_claims", "tuned_choice"]
     assert not any(hasattr(probes, name) for name in MOVED_TO_ASV)
 
 
@@ -198,13 +207,13 @@ def test_a_failing_probe_is_recorded_and_the_rest_kept(tmp_path: Path, monkeypat
     err = capsys.readouterr().err
     assert "1 probe(s) failed" in err and "seed_claims (device 0): RuntimeError: CUDA_ERROR_LAUNCH_FAILED" in err
     report = json.loads(out.read_text())
-    assert list(report["probes"]) == ["index_mapping", "launch_limits", "device_selection"]
+    assert list(report["probes"]) == ["index_mapping", "launch_limits", "tuned_choice", "device_selection"]
     assert report["failed"] == [{"device": 0, "probe": "seed_claims",
                                  "error": "RuntimeError: CUDA_ERROR_LAUNCH_FAILED: unspecified launch failure"}]
     # saved after every probe: what was measured before a crash is on disk
-    assert [list(w["probes"]) for w in written] == [["index_mapping"], ["index_mapping", "launch_limits"],
-                                                     ["index_mapping", "launch_limits"],
-                                                     ["index_mapping", "launch_limits", "device_selection"]]
+    done = ["index_mapping", "launch_limits"]
+    assert [list(w["probes"]) for w in written] == [done[:1], done, done, done + ["tuned_choice"],
+                                                     done + ["tuned_choice", "device_selection"]]
 
 
 def test_render_survives_a_partial_report() -> None:

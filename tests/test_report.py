@@ -608,3 +608,16 @@ def test_html_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None
         assert image.size == (1200, 3000)
         colours = image.convert("L").getcolors(maxcolors=256 * 256)
     assert colours is not None and len(colours) > 50  # text, tables and plots, not a blank page
+
+
+def test_tuned_choices_table_from_the_probe() -> None:
+    probe = {"probes": {"tuned_choice": {"measured": True, "note": "", "data": [
+        {"n": 2**20, "choice": "quads_2", "quads us": 2.31, "quads_2 us": 2.29, "pairs us": 2.46},
+        {"n": 1000, "choice": "pairs", "quads us": 1.1, "quads_2 us": 1.2, "pairs us": 1.0}]}}}
+    table = tables.tuned_choices(probe)
+    assert list(table.frame.columns) == ["n", "tuned chose", "quads us", "quads_2 us", "pairs us"]
+    assert table.frame["n"].tolist() == ["2^20", "1,000"]
+    assert table.frame["tuned chose"].tolist() == ["quads_2", "pairs"]
+    probe["probes"]["tuned_choice"]["measured"] = False  # the simulator's: nothing was timed
+    assert tables.tuned_choices(probe) is None
+    assert tables.tuned_choices(None) is None and tables.tuned_choices({"probes": {}}) is None

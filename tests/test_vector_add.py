@@ -4,6 +4,7 @@ not line up, and the tuned choice. On a GPU the same paths are checked against N
 benchmark (``check()``); the 16-byte instructions themselves are checked in the compiled PTX."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None
     w = workloads.VectorAddTuned(1000)
     assert device_address(w.a) % 16 == device_address(w.b) % 16 == 0  # every candidate applies
     assert w.choice == faster and w._launch.dispatcher is kernel_of[faster]
+    assert w.tuning == {name: 1e-6 if name == faster else 2e-6 for name in kernel_of}
     assert [t[0] for t in timed] == list(kernel_of.values())
     assert {t[1:] for t in timed} == {("graph", w.TUNING_SAMPLES, timing.policy().launches_for(1000))}
     np.testing.assert_array_equal(w.b.copy_to_host(), w.b_host)
@@ -109,7 +111,7 @@ def test_tuned_without_a_choice_does_not_time(monkeypatch) -> None:
     monkeypatch.setattr(workloads, "pairs_launch", lambda a, b: None)
     monkeypatch.setattr(workloads, "quads_launch", lambda a, b, per_thread=1: one_quads(a, b) if per_thread == 1 else None)
     w = workloads.VectorAddTuned(100)
-    assert w.choice == "quads"
+    assert w.choice == "quads" and w.tuning == {}
     monkeypatch.setattr(workloads, "quads_launch", lambda a, b, per_thread=1: None)
     w = workloads.VectorAddTuned(100)
     assert w.choice == "element" and w._launch.dispatcher is kernels.vector_add
@@ -139,3 +141,32 @@ def test_fast_kernels_compile_to_vector_loads_and_stores() -> None:
     code = code.replace("ADDRESS = types.int64", "ADDRESS = types.float64")  # a float is no address
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode != 0 and "needs an integer device address" in done.stderr
+
+
+def test_shared_inputs_give_every_implementation_of_a_size_the_same_arrays() -> None:
+    with workloads.shared_inputs() as shared:
+        quads, pairs = workloads.make_gpu("vector_add", "quads", 100), workloads.make_gpu("vector_add", "pairs", 100)
+        assert quads.b is pairs.b and quads.a is pairs.a and quads.b_host is pairs.b_host
+        quads.check()
+        pairs.check()  # each starts from the host inputs, whatever the other left in b
+        seed = workloads.VectorAddSeed(100, block=64)
+        assert seed.b is quads.b
+        other = workloads.make_gpu("vector_add", "quads", 200)
+        assert other.b is not quads.b and other.b.size == 200
+        assert shared._key == ("vector_add", 200)  # one size held at a time: 100's arrays released
+        saxpy = workloads.make_gpu("saxpy", "numba", 200)
+        assert saxpy.y.size == 200 and shared._key == ("saxpy", 200)
+    alone = workloads.make_gpu("vector_add", "quads", 200)
+    assert alone.b is not other.b  # outside the block every problem allocates its own
+
+
+def test_a_family_allocates_once_per_size(monkeypatch) -> None:
+    from gpukernels import catalogue, measure
+    calls = []
+    real = workloads.VectorAddProblem.allocate
+    monkeypatch.setattr(workloads.VectorAddProblem, "allocate", lambda self: calls.append(self.n) or real(self))
+    fam = dataclasses.replace(catalogue.family("kernels.VectorAdd"),
+                              params=(("impl", ("seed", "pairs", "quads")), ("n", (64, 96))))
+    res = measure.measure_family(fam)
+    assert all(not o.error and not o.skip for o in res.values()), res
+    assert sorted(calls) == [64, 96]

@@ -23,6 +23,7 @@ DEVICE_COLUMNS = ("index", "name", "compute_capability", "sm_count", "memory_ban
                   "total_memory_bytes", "max_grid", "max_block", "uuid")
 SECTIONS = (("launch_limits", "Launch limits: documented vs measured"),
             ("seed_claims", "The tutorial's launches: our check and the driver's answer"),
+            ("tuned_choice", "Vector add's tuned: the kernel it chose at each size, median us per candidate"),
             ("device_selection", "Device selection: vector add on each device"))
 
 

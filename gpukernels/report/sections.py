@@ -90,7 +90,7 @@ def _machine(sel: Selection, view: MachineView, probe: dict | None) -> list[Sect
     sections = [head, _headline(view)]
     for op in cat.OPS.values():
         if view.pick(t.op_family(op, "kernel")) or view.pick(t.op_family(op, "baseline")):
-            sections.append(_op(view, op))
+            sections.append(_op(view, op, probe))
     for role, title in ROLE_TITLES.items():
         for fam in t.role_families(role):
             if view.pick(fam):
@@ -111,7 +111,7 @@ def _headline(view: MachineView) -> Section:
     return section
 
 
-def _op(view: MachineView, op: cat.Op) -> Section:
+def _op(view: MachineView, op: cat.Op, probe: dict | None) -> Section:
     section = Section(f"{op.name}: {op.what}", level=3)
     kernel, baseline = t.op_family(op, "kernel"), t.op_family(op, "baseline")
     table = t.op_table(view, op)
@@ -127,9 +127,9 @@ def _op(view: MachineView, op: cat.Op) -> Section:
         section.parts.append(crossover)
     base = t.baselines(view, op)
     section.parts.append(base if base is not None else not_run(view, baseline))
-    peers = t.peers(view, op)
-    if peers is not None:
-        section.parts.append(peers)
+    for part in (t.peers(view, op), t.tuned_choices(probe) if op.ours == "tuned" else None):
+        if part is not None:
+            section.parts.append(part)
     figure = plots.op_bandwidth(view, op)
     if figure is not None:
         section.parts.append(Plot(f"bandwidth_vs_size-{op.name}-{view.name}", figure,

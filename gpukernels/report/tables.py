@@ -635,6 +635,19 @@ def index_table(probe: dict | None) -> Table | None:
     return Table(frame, f"Thread and block indices of the tutorial's launch gpu{launch} (probe JSON).")
 
 
+def tuned_choices(probe: dict | None) -> Table | None:
+    """Which kernel vector add's ``tuned`` picked at each size in the probe run, and every
+    candidate's time (probe JSON); None without a measured probe."""
+    rows = _probe_rows(probe, "tuned_choice")
+    if not rows or not probe["probes"]["tuned_choice"].get("measured"):
+        return None
+    frame = pd.DataFrame(rows).rename(columns={"choice": "tuned chose"})
+    frame["n"] = frame["n"].map(size_label)
+    return Table(frame, "The kernel `tuned` chose at each size in the probe run, with each candidate's device time "
+                        "(us, graph replay, median of 10; probe JSON). Every benchmark process tunes again on its "
+                        "own arrays: candidates within a percent can trade places between runs.")
+
+
 def probe_errors(probe: dict | None) -> list[Table]:
     """Error strings of the probe JSON other than the limits': the seed's launches, device selection."""
     out = []
