@@ -7,6 +7,7 @@ before anything reaches the driver.
 from __future__ import annotations
 
 import ctypes
+import functools
 import numbers
 from dataclasses import dataclass
 
@@ -153,12 +154,14 @@ class PreparedLaunch:
         kernel = self.dispatcher.compile(types)
         self._values = [v for ty, a in zip(types, args) for v in _kernel_params(ty, a)]
         self._params = (ctypes.c_void_p * max(1, len(self._values)))(*(ctypes.addressof(v) for v in self._values))
-        # Everything cuLaunchKernel takes but the stream, converted once: cuda.bindings turns
-        # an int or a CUkernel into a CUfunction at every call otherwise (about 1 us).
-        (g, b) = self.config
-        self._head = (drv.CUfunction(int(kernel.library.get_cufunc().handle)), *g, *b, 0)
-        self._tail = (ctypes.addressof(self._params), 0)
-        self._cu_launch = drv.cuLaunchKernel
+        # Every argument of cuLaunchKernel but the stream, converted once and bound in C
+        # (functools.partial): cuda.bindings turns an int or a CUkernel into a CUfunction and an
+        # int stream into a CUstream at every call otherwise. None is the default stream.
+        (g, b), params = self.config, ctypes.addressof(self._params)
+        head = (drv.CUfunction(int(kernel.library.get_cufunc().handle)), *g, *b, 0)
+        self._on_stream = functools.partial(drv.cuLaunchKernel, *head)
+        self._on_default = functools.partial(drv.cuLaunchKernel, *head, None, params, 0)
+        self._params_addr = params
         self._success = drv.CUresult.CUDA_SUCCESS
 
     def __call__(self, stream=None) -> None:
@@ -166,8 +169,10 @@ class PreparedLaunch:
         if self._simulated:
             self.dispatcher[self.config.grid, self.config.block, stream or 0](*self._args)
             return
-        # None, not 0, for the default stream: cuda.bindings builds a CUstream from an int.
-        (err,) = self._cu_launch(*self._head, int(stream.handle) if stream else None, *self._tail)
+        if stream:
+            (err,) = self._on_stream(int(stream.handle), self._params_addr, 0)
+        else:
+            (err,) = self._on_default()
         if err != self._success:
             raise LaunchConfigError(f"cuLaunchKernel failed: {err!r}")
 
