@@ -129,7 +129,8 @@ class DeviceProblem:
         self.prepare()
 
     def allocate(self) -> None:
-        """Host inputs and device arrays (attributes); nothing else, they may be shared."""
+        """The inputs (host copies and device arrays), the same for every implementation of the
+        op: SharedInputs hands them to all. Outputs and scratch belong in ``prepare``."""
         raise NotImplementedError
 
     def _allocated(self) -> dict:
@@ -222,12 +223,15 @@ class SumProblem(DeviceProblem):
     exact = False
     rtol = 1e-5
 
+    out_dtype: ClassVar[type] = np.float64
+
     def allocate(self) -> None:
         (self.x_host,) = host_inputs(self.n, 1)
         self.x = cuda.to_device(self.x_host)
-        self.out = cuda.device_array(1, dtype=self.out_dtype)
 
-    out_dtype: ClassVar[type] = np.float64
+    def prepare(self) -> None:
+        # the output is the implementation's own (its dtype differs), never a shared input
+        self.out = cuda.device_array(1, dtype=self.out_dtype)
 
     def expected(self) -> np.ndarray:
         return np.array([self.x_host.sum(dtype=np.float64)])
@@ -411,6 +415,7 @@ class SumNumba(SumProblem):
 
 
     def prepare(self) -> None:
+        super().prepare()
         self.config = grid_stride_for(self.n, kernels.SUM_BLOCK, sm_count(), blocks_per_sm=8)
         self.partials = cuda.device_array(self.config.grid[0], dtype=np.float64)
 
@@ -479,6 +484,7 @@ class _Peer:
     library: ClassVar[str]
 
     def prepare(self) -> None:
+        super().prepare()
         self.lib = peer_module(self.library)
         self._streams: dict[int, object] = {}
 

@@ -170,3 +170,16 @@ def test_a_family_allocates_once_per_size(monkeypatch) -> None:
     res = measure.measure_family(fam)
     assert all(not o.error and not o.skip for o in res.values()), res
     assert sorted(calls) == [64, 96]
+
+
+@pytest.mark.parametrize("op", sorted({op for op, _ in workloads.GPU}))
+def test_every_implementation_of_an_op_allocates_the_same_inputs(op) -> None:
+    """What SharedInputs hands around: an implementation-specific array (a float32 output where
+    another wants float64) would change what the next implementation measures."""
+    def inputs(cls) -> dict:
+        work = cls.__new__(cls)
+        work.n, work.bytes_moved = 64, 0
+        return {k: (str(getattr(v, "dtype", type(v))), getattr(v, "shape", None)) for k, v in work._allocated().items()}
+
+    found = {impl: inputs(cls) for (o, impl), cls in workloads.GPU.items() if o == op}
+    assert len(found) > 1 and all(v == next(iter(found.values())) for v in found.values()), found
