@@ -35,8 +35,9 @@ import asv_offline
 REPO = asv_offline.REPO
 RESULTS = REPO / "results"
 # asv publish draws only results at a benchmark's current version. kernels.VectorAdd's version
-# changed at 75e02160 (the quads and tuned implementations joined its parameters), so its graph
-# starts there; saxpy's runs through both full-suite commits on both GPUs and the A/A machine.
+# changed at 75e02160 (the quads and tuned implementations joined its parameters) and at 3a1e4591
+# (the version stopped hashing implementation prose), so its graph starts there; saxpy's runs
+# through every full-suite commit on both GPUs and the A/A machine.
 BENCH = "kernels.Saxpy.track_device_time"
 FULL_SUITE = "ae01e77a"  # the full suite on both GPUs; also where the last A/B was reverted
 GPU_FIELDS = ("gpu", "gpu_count", "compute_capability", "driver", "cuda_runtime", "numba_cuda")
