@@ -39,7 +39,8 @@ TIMING_METHODS: dict[str, str] = {
     "wall": "wall clock around the call and a device synchronisation: what a Python caller waits",
     "async_wall": "wall clock around an asynchronous launch, no synchronisation: the enqueue, not the kernel "
                   "(the tutorial's mistake, kept to show it)",
-    "enqueue": "host time per launch call, many launches, no synchronisation: the cost of the call itself",
+    "enqueue": "host time per launch call, many launches, no synchronisation: the cost of the call itself; "
+               "the paths of one argument count sampled in turn",
     "compile": "a fresh dispatcher's first call: type inference, NVVM, PTX to cubin, module load, one launch",
     "value": "a measured value, not a time (limits, error counts)",
 }

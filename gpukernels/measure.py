@@ -65,6 +65,13 @@ class Context:
     family: Family
     policy: Policy
     watch: Any = None  # gpukernels.clocks.Watch for device-bound families, else None
+    family_memo: dict = field(default_factory=dict)  # shared by the family's parameter sets
+
+    def once(self, key: object, make: Callable[[], Any]) -> Any:
+        """``make()`` the first time a parameter set of this family asks for ``key``, then the same."""
+        if key not in self.family_memo:
+            self.family_memo[key] = make()
+        return self.family_memo[key]
 
 
 MEASURES: dict[str, Callable[..., Measured]] = {}
@@ -87,21 +94,22 @@ def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, 
     # sizes in order, so host inputs generated for one size serve every implementation of it
     order = sorted(combos, key=lambda c: dict(zip(names, c)).get("n", 0))
     out: dict[tuple, Outcome] = {}
+    memo: dict = {}
     with workloads.shared_inputs():  # implementations of a size compared on the same arrays
         for combo in order:
             params = dict(zip(names, combo))
-            out[combo] = _one(family, fn, params, policy)
+            out[combo] = _one(family, fn, params, policy, memo)
             gc.collect()  # free the set's own device arrays before the next one allocates
     return out
 
 
-def _one(family: Family, fn: Callable, params: dict, policy: Policy) -> Outcome:
+def _one(family: Family, fn: Callable, params: dict, policy: Policy, memo: dict | None = None) -> Outcome:
     from .clocks import Watch
 
     try:
         _require(family, params)
         watch = Watch(params.get("device", 0)) if family.bound == "device" else None
-        measured = fn(Context(family, policy, watch), **params)
+        measured = fn(Context(family, policy, watch, {} if memo is None else memo), **params)
     except (Skip, NotImplementedError, workloads.WontFit, workloads.PeerMissing, devices.NoGPUError) as exc:
         return Outcome(skip=str(exc) or type(exc).__name__)
     except Exception as exc:  # recorded as failed; the family goes on
@@ -258,32 +266,72 @@ def _empty_args(nargs: int) -> tuple:
 
 @measures
 def enqueue(ctx: Context, path: str, nargs: int) -> Measured:
-    """Host seconds per launch call of an empty 1x1 kernel with ``nargs`` array arguments."""
+    """Host seconds per launch call of an empty 1x1 kernel with ``nargs`` array arguments.
+
+    Every path of one argument count is sampled in turn (round-robin, _enqueue_in_turn): the
+    host's state drifts over a family's minutes (clocks, other work), and measured one after
+    the other the paths would each get a different slice of it.
+    """
+    found = ctx.once(("enqueue", nargs), lambda: _enqueue_in_turn(ctx, nargs))[path]
+    if isinstance(found, Exception):
+        raise found
+    return Measured(found)
+
+
+def _enqueue_call(ctx: Context, path: str, nargs: int) -> tuple[Callable[[], object], int]:
+    """One launch path: a no-argument call and the kernel launches each call makes."""
     kern = kernels.EMPTY_BY_NARGS[nargs]
     args = _empty_args(nargs)
     if path == "dispatcher":
-        def call() -> None:
-            kern[1, 1](*args)
-    elif path == "dispatcher_eager":
+        return (lambda: kern[1, 1](*args)), 1
+    if path == "dispatcher_eager":
         eager = cuda.jit(f"void({', '.join(['float32[::1]'] * nargs)})")(kern.py_func)
         eager[1, 1](*args)
-        def call() -> None:
-            eager[1, 1](*args)
-    elif path == "prepared":
-        call = PreparedLaunch(kern, grid_for(1, 1), *args)
-    elif path == "graph_replay":
+        return (lambda: eager[1, 1](*args)), 1
+    if path == "prepared":
+        return PreparedLaunch(kern, grid_for(1, 1), *args), 1
+    if path == "graph_replay":
         launches = ctx.policy.max_launches
-        graph = timing.capture_graph(lambda s: kern[1, 1, s](*args), cuda.stream(), launches)
-        t = timing.enqueue_time(graph.replay, launches=max(1, ctx.policy.enqueue_launches // launches),
-                                samples=ctx.policy.host_samples)
-        return Measured(Timing(tuple(s / launches for s in t.samples_s), "enqueue", per_sample=t.per_sample))
-    elif path == "cupy":
-        call = _cupy_empty(nargs, args)
-    elif path == "torch":
-        call = _torch_op(nargs)
-    else:
-        raise ValueError(f"unknown launch path {path!r}")
-    return Measured(timing.enqueue_time(call, launches=ctx.policy.enqueue_launches, samples=ctx.policy.host_samples))
+        return timing.capture_graph(lambda s: kern[1, 1, s](*args), cuda.stream(), launches).replay, launches
+    if path == "cupy":
+        return _cupy_empty(nargs, args), 1
+    if path == "torch":
+        return _torch_op(nargs), 1
+    raise ValueError(f"unknown launch path {path!r}")
+
+
+def _enqueue_in_turn(ctx: Context, nargs: int) -> dict[str, Timing | Exception]:
+    """Every path of the family at ``nargs`` arguments: its Timing, or the exception that kept it
+    from running (raised again by its own parameter set: a skip stays a skip, a failure a failure).
+
+    One round takes one sample of each path (timing.enqueue_time's: a warm-up call, then
+    ``enqueue_launches`` kernel launches timed, the queue drained) in a shuffled order, so a
+    path does not always follow the same one.
+    """
+    p = ctx.policy
+    calls, out = {}, {}
+    for path in dict(ctx.family.params)["path"]:
+        try:
+            calls[path] = _enqueue_call(ctx, path, nargs)
+        except Exception as exc:  # noqa: BLE001 - kept for the path's own parameter set
+            out[path] = exc
+    per_sample = {path: max(1, p.enqueue_launches // per_call) for path, (_, per_call) in calls.items()}
+    samples: dict[str, list[float]] = {path: [] for path in calls}
+    rng = np.random.default_rng(nargs)
+    for _ in range(p.host_samples):
+        names = list(calls)
+        for path in [names[i] for i in rng.permutation(len(names))]:
+            fn, per_call = calls[path]
+            try:
+                t = timing.enqueue_time(fn, launches=per_sample[path], samples=1)
+            except Exception as exc:  # noqa: BLE001 - this path stops; the others go on
+                out[path] = exc
+                del calls[path]
+                continue
+            samples[path].append(t.samples_s[0] / per_call)
+    for path, (_, per_call) in calls.items():
+        out[path] = Timing(tuple(samples[path]), "enqueue", per_sample=per_sample[path] * per_call)
+    return out
 
 
 def _cupy_empty(nargs: int, args: tuple) -> Callable[[], None]:

@@ -154,3 +154,51 @@ def test_no_cuda_at_import() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "NUMBA_ENABLE_CUDASIM": "0"}, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_enqueue_samples_every_path_in_turn(monkeypatch) -> None:
+    """launches.Enqueue: one sample of each path per round (shuffled), so host drift over the
+    family falls on every path alike; a path that fails stops alone, a skip stays a skip."""
+    per_sample = 1 + timing.SIMULATOR_POLICY.enqueue_launches  # enqueue_time's warm-up call, then the timed ones
+    log: list[tuple[str, int]] = []  # (path, which of its samples)
+    count: dict[str, int] = {}
+
+    def fake_call(ctx, path, nargs):
+        if path == "torch":
+            raise measure.Skip("no single PyTorch op takes 0 tensor arguments")
+
+        def fn() -> None:
+            count[path] = count.get(path, 0) + 1
+            log.append((path, (count[path] - 1) // per_sample))
+            if path == "prepared" and count[path] > 2 * per_sample:
+                raise RuntimeError("planted failure in its third sample")
+        return fn, 1
+
+    monkeypatch.setattr(measure, "_enqueue_call", fake_call)
+    fam = dataclasses.replace(catalogue.family("launches.Enqueue"),
+                              params=(("path", ("dispatcher", "dispatcher_eager", "prepared", "torch")), ("nargs", (0,))))
+    policy = dataclasses.replace(timing.SIMULATOR_POLICY, host_samples=8)
+    res = measure.measure_family(fam, policy)
+    rounds = [k for _, k in log]
+    assert rounds == sorted(rounds)  # every path's k-th sample before any path's (k+1)-th
+    orders = [[p for p, k in dict.fromkeys(log) if k == r] for r in range(max(rounds) + 1)]
+    assert all(sorted(o) == ["dispatcher", "dispatcher_eager", "prepared"] for o in orders[:3])
+    assert all(sorted(o) == ["dispatcher", "dispatcher_eager"] for o in orders[3:])
+    assert len({tuple(o) for o in orders[3:]}) > 1  # shuffled: not always the same order
+    for path in ("dispatcher", "dispatcher_eager"):
+        samples = res[(path, 0)].metrics["track_seconds"]["samples"]
+        assert len(samples) == policy.host_samples and all(s > 0 for s in samples)
+    assert "planted failure in its third sample" in res[("prepared", 0)].error
+    assert "no single PyTorch op" in res[("torch", 0)].skip
+
+
+def test_enqueue_family_on_the_simulator() -> None:
+    fam = dataclasses.replace(catalogue.family("launches.Enqueue"),
+                              params=(("path", ("dispatcher", "prepared", "torch")), ("nargs", (1, 3))))
+    res = measure.measure_family(fam)
+    for path in ("dispatcher", "prepared"):
+        for nargs in (1, 3):
+            out = res[(path, nargs)]
+            assert not out.error and not out.skip, out
+            assert len(out.metrics["track_seconds"]["samples"]) == timing.SIMULATOR_POLICY.host_samples
+    assert "torch" in res[("torch", 1)].skip  # the test environment has no PyTorch (as test_family_measurement...)
