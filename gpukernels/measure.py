@@ -103,13 +103,13 @@ def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, 
     return out
 
 
-def _one(family: Family, fn: Callable, params: dict, policy: Policy, memo: dict | None = None) -> Outcome:
+def _one(family: Family, fn: Callable, params: dict, policy: Policy, memo: dict) -> Outcome:
     from .clocks import Watch
 
     try:
         _require(family, params)
         watch = Watch(params.get("device", 0)) if family.bound == "device" else None
-        measured = fn(Context(family, policy, watch, {} if memo is None else memo), **params)
+        measured = fn(Context(family, policy, watch, memo), **params)
     except (Skip, NotImplementedError, workloads.WontFit, workloads.PeerMissing, devices.NoGPUError) as exc:
         return Outcome(skip=str(exc) or type(exc).__name__)
     except Exception as exc:  # recorded as failed; the family goes on

@@ -89,7 +89,7 @@ class SharedInputs:
 
     def inputs(self, key: tuple, allocate: Callable[[], dict]) -> dict:
         if key != self._key:
-            self._key, self._inputs = None, {}
+            self._key, self._inputs = None, {}  # drop the last size's arrays before allocating
             self._inputs, self._key = allocate(), key
         return self._inputs
 
@@ -123,7 +123,7 @@ class DeviceProblem:
         self.bytes_moved = self.n * op.bytes_per_element
         self.flops = self.n * op.flops_per_element
         if _shared is None:
-            vars(self).update(self._allocated())
+            self._allocated()
         else:
             vars(self).update(_shared.inputs((self.op, self.n), self._allocated))
         self.prepare()
@@ -285,10 +285,17 @@ def device_address(array) -> int:
     return array.__cuda_array_interface__["data"][0]
 
 
-def _addressable(a, b) -> bool:
-    """What the address kernels assume of ``a`` and ``b``: they see only each first element's
-    address and b's size."""
-    return a.size == b.size and all(x.dtype == np.float32 and x.ndim == 1 and x.flags["C_CONTIGUOUS"] for x in (a, b))
+def _aligned(a, b, nbytes: int) -> bool:
+    """Whether the address kernels can take ``a`` and ``b`` with ``nbytes``-wide accesses: they see
+    only each first element's address and b's size, so contiguous 1-D float32 of one size whose
+    addresses agree modulo ``nbytes``."""
+    return (a.size == b.size and all(x.dtype == np.float32 and x.ndim == 1 and x.flags["C_CONTIGUOUS"] for x in (a, b))
+            and device_address(a) % nbytes == device_address(b) % nbytes)
+
+
+def _address_launch(kernel, config: LaunchConfig, a, b, *counts: int) -> PreparedLaunch:
+    """``kernel`` on a's and b's device addresses and ``counts``; the launch keeps a and b alive."""
+    return PreparedLaunch(kernel, config, device_address(a), device_address(b), *counts, owners=(a, b))
 
 
 def element_launch(a, b) -> PreparedLaunch:
@@ -302,16 +309,15 @@ def pairs_launch(a, b) -> PreparedLaunch | None:
     4 pairs per thread while the working set fits in an H100's L2 (50 MiB), 1 beyond: the best
     of 1, 2 and 4 pairs per thread and blocks of 128 to 1024 measured on an H100 (block 512).
     """
-    n, address = b.size, device_address(b)
-    if not _addressable(a, b) or device_address(a) % 8 != address % 8:
+    if not _aligned(a, b, 8):
         return None
-    head = min(address % 8 // 4, n)  # one float before the first 8-byte boundary
+    n = b.size
+    head = min(device_address(b) % 8 // 4, n)  # one float before the first 8-byte boundary
     pairs = (n - head) // 2
     per_thread = 4 if 12 * n <= 50 * 2**20 else 1
     kernel = kernels.vector_add_pairs_4 if per_thread == 4 else kernels.vector_add_pairs
     # at least 2 threads: threads 0 and 1 also do the head and tail floats
-    return PreparedLaunch(kernel, grid_for(max(2, -(-pairs // per_thread)), 512),
-                          device_address(a), address, n, head, owners=(a, b))
+    return _address_launch(kernel, grid_for(max(2, -(-pairs // per_thread)), 512), a, b, n, head)
 
 
 def quads_launch(a, b, per_thread: int = 1) -> PreparedLaunch | None:
@@ -322,19 +328,16 @@ def quads_launch(a, b, per_thread: int = 1) -> PreparedLaunch | None:
     elements; which of the two wins depends on the GPU and the size (``tuned`` times both).
     Aligned arrays of a multiple of 4 floats take a kernel without head and tail code.
     """
-    n, address = b.size, device_address(b)
-    if not _addressable(a, b) or device_address(a) % 16 != address % 16:
+    if not _aligned(a, b, 16):
         return None
-    head = min((-address) % 16 // 4, n)  # floats before the first 16-byte boundary
+    n = b.size
+    head = min((-device_address(b)) % 16 // 4, n)  # floats before the first 16-byte boundary
     quads = (n - head) // 4
     if head or (n - head) % 4:
-        return PreparedLaunch(kernels.vector_add_quads_edges, grid_for(max(4, quads), 256),
-                              device_address(a), address, n, head, owners=(a, b))
+        return _address_launch(kernels.vector_add_quads_edges, grid_for(max(4, quads), 256), a, b, n, head)
     if per_thread == 2:
-        config, kernel = grid_for(max(1, -(-quads // 2)), 128), kernels.vector_add_quads_2
-    else:
-        config, kernel = grid_for(max(1, quads), 256), kernels.vector_add_quads
-    return PreparedLaunch(kernel, config, device_address(a), address, quads, owners=(a, b))
+        return _address_launch(kernels.vector_add_quads_2, grid_for(max(1, -(-quads // 2)), 128), a, b, quads)
+    return _address_launch(kernels.vector_add_quads, grid_for(max(1, quads), 256), a, b, quads)
 
 
 class _PreparedVectorAdd(VectorAddProblem):
