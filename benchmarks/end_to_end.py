@@ -1,4 +1,5 @@
-"""asv classes of the catalogue's 'end_to_end' families (gpukernels/catalogue.py; docs/suite.md)."""
-from ._suite import classes
+"""asv classes of our suite's 'end_to_end' families (gpukernels/ours/suite.py; docs/suite.md)."""
+from gpukernels.asv_classes import classes
+from gpukernels.ours.suite import SUITE
 
-globals().update(classes("end_to_end"))
+globals().update(classes(SUITE, "end_to_end"))

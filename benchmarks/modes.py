@@ -1,4 +1,5 @@
-"""asv classes of the catalogue's 'modes' families (gpukernels/catalogue.py; docs/suite.md)."""
-from ._suite import classes
+"""asv classes of our suite's 'modes' families (gpukernels/ours/suite.py; docs/suite.md)."""
+from gpukernels.asv_classes import classes
+from gpukernels.ours.suite import SUITE
 
-globals().update(classes("modes"))
+globals().update(classes(SUITE, "modes"))

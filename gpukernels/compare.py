@@ -9,19 +9,20 @@ derives the numbers from the committed H100/H200 runs):
 
 1. **Not a speed, not judged.** Only times (unit ``seconds``) and rates (``.../s``) can be slower;
    ids, flags, error counts, limits, ``ok`` and clocks (``MHz``) get ``unjudged``. The unit is
-   benchmarks.json's; for ids it no longer lists, the catalogue's unit of the same method name
+   benchmarks.json's; for ids it no longer lists, the suite's unit of the same method name
    (``track_device_time``: seconds), seconds for asv's ``time_``, else unknown (unjudged).
 2. **Throttling.** A device-bound family records ``track_throttle`` (NVML readings with a slowdown
    reason or the SM clock below 75% of default; 0 = clean). Where either side of a parameter set
    has throttle > 0, every metric of that family at that parameter set is ``throttled``, never slower.
-3. **Bound.** Each id is ``device`` or ``host`` bound (``catalogue.bound_of``; ids not in the
-   catalogue, e.g. the results committed before it, by ``bound_of`` below). The two are decided
-   apart, with their own factor and their own multiple-testing family:
+3. **Bound.** Each parameter set is ``device`` or ``host`` bound: host where the timing method of
+   its family and parameters includes host time (``Family.bound``, read by the loader; ids not in
+   the suite by ``bound_of`` below). The two are decided apart, with their own factor and their
+   own multiple-testing family:
 
    - device-bound: ``factor`` (default 1.05; same-GPU A/A spread is under 0.2%);
    - host-bound: ``host_factor`` (default 1.5, from the cross-host A/A spread), reported but
      failing the gate only with ``fail_on_host``.
-4. **Cards.** ``probes.Card.track_card_id`` names the physical GPU. When base and head differ in
+4. **Cards.** The suite's identity family (``Family.identity``) names the physical GPU. When base and head differ in
    it, or either lacks it, the device-bound factor becomes at least ``CARD_FACTOR`` (1.10: the
    A/A pair across two H100s differs by up to 9.4%), and the output says so in its first line.
 5. **Evidence.** Both sides with >= MIN_SAMPLES stored samples: two-sided Mann-Whitney U test
@@ -41,7 +42,9 @@ unjudged   the unit is not a speed
 =========  ==========================================================
 
 Parameter sets on one side only are counted as added/removed; failed, skipped or
-benchmark-version-changed ones as not compared. Reads results only through gpukernels.results.
+benchmark-version-changed ones as not compared. A comparison in which no time or rate was judged
+(a typo'd benchmark filter, every version changed) is an error, never a pass. Reads results only
+through gpukernels.results.
 """
 from __future__ import annotations
 
@@ -54,8 +57,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import catalogue
 from .results import Results
+from .suite import THROTTLE as THROTTLE_METRIC, UNIT_SECONDS, Suite, param_label
 
 DEFAULT_FACTOR = 1.05
 # Device-bound factor when the two runs may be on different physical GPUs: the committed A/A pair
@@ -77,33 +80,45 @@ MIN_SAMPLES = 5
 # Exact U null distribution up to this many samples a side (no ties); beyond, the normal
 # approximation is accurate and cheap (this matches the numbers validated in docs/validation.md).
 EXACT_MAX = 20
-CARD_ID = "probes.Card.track_card_id"
-THROTTLE = catalogue.THROTTLE.method
+THROTTLE = THROTTLE_METRIC.method
 DECISIONS = ("slower", "faster", "uncertain", "same", "throttled", "unjudged")
 BOUNDS = ("device", "host")
 _KEY = ["env_name", "benchmark", "pkey"]
 _ROW_COLUMNS = ["benchmark", "params", "env_name", "unit", "bound", "base", "head", "ratio", "inverted", "decision",
                 "test", "p", "q"]
 INVALID = "invalid value (not finite, negative, or a time or rate of zero)"
-_SIDE_COLUMNS = ["status", "value", "median", "samples", "ci_99_a", "ci_99_b", "unit", "version", "params"]
-
-# ids not in the catalogue (results from before it) take the bound their names imply: an area
-# or method that only host-bound families use, or asv's ``time_`` (wall clock), means host.
-_HOST_AREAS = {f.area for f in catalogue.FAMILIES} - {f.area for f in catalogue.FAMILIES if f.bound == "device"}
-_HOST_METHODS = ({m.method for f in catalogue.FAMILIES if f.bound == "host" for m in f.metrics}
-                 - {m.method for f in catalogue.FAMILIES if f.bound == "device" for m in f.metrics})
+_SIDE_COLUMNS = ["status", "value", "median", "samples", "ci_99_a", "ci_99_b", "unit", "version", "params", "bound"]
 
 
+@dataclass(frozen=True)
+class Naming:
+    """What the gate knows of ids from the suite: the card id, and for ids the suite no longer
+    lists (older results) the bound and unit their area or method name implies."""
 
-def _method_units() -> dict[str, str]:
-    """method name -> unit, for the method names the catalogue uses with one unit only."""
-    units: dict[str, set[str]] = {}
-    for metric in (m for f in catalogue.FAMILIES for m in f.metrics):
-        units.setdefault(metric.method, set()).add(metric.unit)
-    return {method: found.pop() for method, found in units.items() if len(found) == 1}
+    card_id: str | None
+    host_areas: frozenset[str]
+    host_methods: frozenset[str]
+    units: dict[str, str]
 
-
-_METHOD_UNITS = _method_units()
+    @classmethod
+    def of(cls, suite: Suite | None) -> "Naming":
+        suite = suite or Suite("none")
+        identity = suite.identity_family()
+        bounds: dict[str, set[str]] = {}
+        methods: dict[str, set[str]] = {}
+        units: dict[str, set[str]] = {}
+        for f in suite.families:
+            kinds = {"host" if m.host_bound else "device" for m in f.methods()}
+            bounds.setdefault(f.area, set()).update(kinds)
+            for m in f.metrics:
+                methods.setdefault(m.method, set()).update(kinds)
+                units.setdefault(m.method, set()).add(m.unit)
+        return cls(
+            card_id=identity.ids[0] if identity else None,
+            host_areas=frozenset(a for a, k in bounds.items() if k == {"host"}),
+            host_methods=frozenset(m for m, k in methods.items() if k == {"host"}),
+            units={m: found.pop() for m, found in units.items() if len(found) == 1},
+        )
 
 
 class CompareError(Exception):
@@ -112,11 +127,12 @@ class CompareError(Exception):
 
 @dataclass(frozen=True)
 class Cards:
-    """Which physical GPU each side ran on (``probes.Card.track_card_id``; None when not recorded)."""
+    """Which physical GPU each side ran on (the suite's identity family; None when not recorded)."""
 
     base: float | None
     head: float | None
     known_same: bool = False  # the caller ran both sides on one GPU in one session
+    card_id: str | None = None  # the suite's id that records the card
 
     @property
     def same(self) -> bool:
@@ -133,7 +149,7 @@ class Cards:
                 f"different GPUs: base card {name(self.base)}, head card {name(self.head)}")
         if self.known_same:
             return "same GPU (one session, one device)"
-        return f"GPU card unknown (base {name(self.base)}, head {name(self.head)}: no {CARD_ID})"
+        return f"GPU card unknown (base {name(self.base)}, head {name(self.head)}: no {self.card_id or 'card id'})"
 
 
 @dataclass
@@ -169,32 +185,29 @@ class Comparison:
         return 1 if failing else 0
 
 
-def bound_of(benchmark: str) -> str:
-    """'device' or 'host': the catalogue's bound, else the rule for older ids (module docstring)."""
-    known = catalogue.bound_of(benchmark)
-    if known is not None:
-        return known
+def bound_of(benchmark: str, stored: object, naming: Naming) -> str:
+    """'device' or 'host': the loader's bound for the parameter set, else the rule for ids the
+    suite does not list (module docstring)."""
+    if stored in ("device", "host"):
+        return str(stored)
     area, method = benchmark.partition(".")[0], benchmark.rpartition(".")[2]
-    if method.startswith("time_") or area in _HOST_AREAS or method in _HOST_METHODS:
+    if method.startswith("time_") or area in naming.host_areas or method in naming.host_methods:
         return "host"
     return "device"
 
 
-def unit_of(benchmark: str, stored: object) -> str:
+def unit_of(benchmark: str, stored: object, naming: Naming) -> str:
     """benchmarks.json's unit; for an id it no longer lists (results from an older suite), the
-    catalogue's unit for the same method name, seconds for asv's ``time_``, else '' (unjudged)."""
+    suite's unit for the same method name, seconds for asv's ``time_``, else '' (unjudged)."""
     if isinstance(stored, str) and stored:
         return stored
-    found = catalogue.lookup(benchmark)
-    if found is not None:
-        return found[1].unit
     method = benchmark.rpartition(".")[2]
-    return _METHOD_UNITS.get(method, catalogue.UNIT_SECONDS if method.startswith("time_") else "")
+    return naming.units.get(method, UNIT_SECONDS if method.startswith("time_") else "")
 
 
 def is_speed(unit: str) -> bool:
     """Times and rates can be slower; ids, flags, counts, limits and clocks cannot."""
-    return unit == catalogue.UNIT_SECONDS or "/s" in unit
+    return unit == UNIT_SECONDS or "/s" in unit
 
 
 def compare(
@@ -208,13 +221,16 @@ def compare(
     host_factor: float = HOST_FACTOR,
     fail_on_host: bool = False,
     same_card: bool = False,
+    suite: Suite | None = None,
 ) -> Comparison:
     """Compare ``head`` against ``base`` (hashes, unique prefixes or git refs) on one machine.
 
     ``repo_dir`` is where git resolves refs that match no results commit (default: the cwd).
     ``same_card``: the caller knows both ran on one GPU (gpukernels.continuous); recorded card
-    ids still win where both sides have one.
+    ids still win where both sides have one. ``suite``: the project's suite (its card id, and
+    the bound and unit of ids it no longer lists).
     """
+    naming = Naming.of(suite)
     for name, value in (("--factor", factor), ("--host-factor", host_factor)):
         if not value >= 1:
             raise CompareError(f"{name} must be >= 1, got {value}")
@@ -241,7 +257,7 @@ def compare(
         raise CompareError(
             f"nothing to compare: no benchmark ran ok at both {base_hash[:8]} and {head_hash[:8]} on {machine}"
         )
-    cards = Cards(_card(old), _card(new), known_same=same_card)
+    cards = Cards(_card(old, naming), _card(new, naming), known_same=same_card, card_id=naming.card_id)
     result = Comparison(
         machine=machine, base=base_hash, head=head_hash, factor=factor, alpha=alpha, rows=pd.DataFrame(),
         host_factor=host_factor, fail_on_host=fail_on_host, cards=cards,
@@ -255,12 +271,16 @@ def compare(
         unread=list(results.unread),
     )
     rows, n_invalid = _compared_rows(compared, _throttled(merged),
-                                     {"device": result.device_factor, "host": host_factor}, alpha)
+                                     {"device": result.device_factor, "host": host_factor}, alpha, naming)
     if n_invalid:
         result.not_compared[INVALID] = result.not_compared.get(INVALID, 0) + n_invalid
     if rows.empty:
         raise CompareError(f"nothing to compare: no valid value at both {base_hash[:8]} and {head_hash[:8]} "
                            f"on {machine} ({n_invalid} parameter sets with an {INVALID})")
+    if not (rows.decision.isin(("slower", "faster", "uncertain", "same", "throttled"))).any():
+        raise CompareError(f"nothing to judge: no time or rate was compared between {base_hash[:8]} and "
+                           f"{head_hash[:8]} on {machine} (only ids, flags or values; "
+                           + ", ".join(f"{v} {k}" for k, v in result.not_compared.items()) + ")")
     result.rows = rows
     return result
 
@@ -329,8 +349,8 @@ def _side(frame: pd.DataFrame, commit: str) -> pd.DataFrame:
     return keyed[[*_KEY, *_SIDE_COLUMNS]]
 
 
-def _card(side: pd.DataFrame) -> float | None:
-    values = [v for v in side.value[(side.benchmark == CARD_ID) & (side.status == "ok")] if _reading(v)]
+def _card(side: pd.DataFrame, naming: Naming) -> float | None:
+    values = [v for v in side.value[(side.benchmark == naming.card_id) & (side.status == "ok")] if _reading(v)]
     return float(values[0]) if values else None
 
 
@@ -367,18 +387,18 @@ def _per_benchmark(rows: pd.DataFrame) -> dict[str, int]:
 
 
 def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float],
-                   alpha: float) -> tuple[pd.DataFrame, int]:
+                   alpha: float, naming: Naming) -> tuple[pd.DataFrame, int]:
     """The decided rows, worst first, and how many parameter sets had invalid values."""
     out, invalid = [], 0
     # each parameter set's device time at base: a short kernel's rows (its GB/s too) get SHORT_FACTOR
     base_seconds = {(r.env_name, r.benchmark.rpartition(".")[0], r.pkey): r.median_base
                     for r in both.itertuples(index=False) if r.benchmark.endswith(".track_device_time")}
     for row in both.itertuples(index=False):
-        unit = unit_of(row.benchmark, row.unit_head)
+        unit = unit_of(row.benchmark, row.unit_head, naming)
         if not _valid(unit, row.median_base, row.median_head, (row.samples_base, row.samples_head)):
             invalid += 1
             continue
-        bound = bound_of(row.benchmark)
+        bound = bound_of(row.benchmark, row.bound_head, naming)
         inverted = "/s" in unit  # a rate: larger is better
         flags = throttled.get((row.env_name, row.benchmark.rpartition(".")[0], row.pkey))
         seconds = base_seconds.get((row.env_name, row.benchmark.rpartition(".")[0], row.pkey), math.nan)
@@ -474,4 +494,4 @@ def decide(ratio: float, factor: float, significant: bool) -> str:
 
 
 def params_label(params: dict) -> str:
-    return ", ".join(f"{k}={catalogue.param_label(v)}" for k, v in params.items()) or "-"
+    return ", ".join(f"{k}={param_label(v)}" for k, v in params.items()) or "-"

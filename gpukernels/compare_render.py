@@ -9,7 +9,7 @@ import math
 
 from tabulate import tabulate
 
-from .compare import CARD_FACTOR, CARD_ID, Comparison
+from .compare import CARD_FACTOR, Comparison
 
 HEADERS = ("benchmark", "params", "base", "head", "ratio", "decision", "test")
 ALIGN = ("left", "left", "right", "right", "right", "left", "left")
@@ -81,7 +81,7 @@ def summary_lines(c: Comparison) -> list[str]:
             counts = c.counts(bound)
             out.append(f"{bound}-bound: " + ", ".join(f"{n} {d}" for d, n in counts.items()))
     if c.cards.base is None and c.cards.head is None and not c.cards.known_same:
-        out.append(f"no {CARD_ID} at either commit: the card-to-card rule applies")
+        out.append(f"no {c.cards.card_id or 'card id'} at either commit: the card-to-card rule applies")
     throttled = c.rows[c.rows.decision == "throttled"]
     if len(throttled):
         out.append(f"throttled: {len(throttled)} metrics x parameter sets where NVML saw a slowdown reason or "

@@ -31,8 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compare import DEFAULT_ALPHA, DEFAULT_FACTOR, HOST_FACTOR, CARD_ID, Comparison, compare, git_rev_parse
+from .compare import DEFAULT_ALPHA, DEFAULT_FACTOR, HOST_FACTOR, Comparison, compare, git_rev_parse
 from .results import load_results
+from .suite import Suite
 
 DEFAULT_ROUNDS = 2
 ASV_TIMEOUT_S = 4 * 3600  # one asv run of the whole suite takes ~9 min on an H100 (README)
@@ -58,6 +59,7 @@ class Plan:
     host_factor: float = HOST_FACTOR
     alpha: float = DEFAULT_ALPHA
     fail_on_host: bool = False
+    suite: Suite | None = None  # the project's suite: its card id, bounds and units for the gate
 
 
 def run(plan: Plan, say: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> Comparison:
@@ -74,7 +76,8 @@ def run(plan: Plan, say: Callable[[str], None] = lambda s: print(s, file=sys.std
     log_path = plan.results / LOG_NAME
     # the card benchmark rides along with any selection, so the gate can check the GPU too (asv
     # matches a parameterised benchmark as "name(p1, p2)", so no '$' here)
-    bench = [*plan.bench, "^" + CARD_ID.replace(".", r"\.")] if plan.bench else []
+    identity = plan.suite.identity_family() if plan.suite else None
+    bench = [*plan.bench, *(["^" + identity.ids[0].replace(".", r"\.")] if identity else [])] if plan.bench else []
     with tempfile.TemporaryDirectory(prefix="gpukernels-continuous-") as tmp, \
             worktrees(repo, {"base": base, "head": head}, Path(tmp)) as trees, \
             log_path.open("a", encoding="utf-8") as log:
@@ -85,9 +88,9 @@ def run(plan: Plan, say: Callable[[str], None] = lambda s: print(s, file=sys.std
                 asv_run(confs[side], trees[side], sha, machine, bench, append=round_ > 1, log=log)
                 say(f"continuous: round {round_}/{plan.rounds} {side} {sha[:8]} measured "
                     f"({time.monotonic() - started:.0f} s)")
-    return compare(load_results(plan.results), base, head, machine=machine, factor=plan.factor,
+    return compare(load_results(plan.results, plan.suite), base, head, machine=machine, factor=plan.factor,
                    alpha=plan.alpha, repo_dir=repo, host_factor=plan.host_factor,
-                   fail_on_host=plan.fail_on_host, same_card=True)
+                   fail_on_host=plan.fail_on_host, same_card=True, suite=plan.suite)
 
 
 def _toplevel(path: Path) -> Path:

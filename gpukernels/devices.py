@@ -22,12 +22,17 @@ class NoGPUError(RuntimeError):
 
 def state() -> State:
     """'simulator' when NUMBA_ENABLE_CUDASIM=1, 'gpu' when the driver sees a device, else 'none'."""
-    if config.ENABLE_CUDASIM:
+    if simulated():
         return "simulator"
     try:
         return "gpu" if cuda.is_available() and len(cuda.gpus) > 0 else "none"
     except Exception:  # a broken driver install counts as no GPU, with the message below
         return "none"
+
+
+def simulated() -> bool:
+    """Whether numba runs kernels on the CUDA simulator (NUMBA_ENABLE_CUDASIM=1, read once by numba)."""
+    return bool(config.ENABLE_CUDASIM)
 
 
 def count() -> int:
@@ -49,7 +54,7 @@ def require() -> State:
 
 def current_index() -> int:
     """Index of the current device (0 under the simulator)."""
-    return 0 if config.ENABLE_CUDASIM else int(cuda.get_current_device().id)
+    return 0 if simulated() else int(cuda.get_current_device().id)
 
 
 def machine_name() -> str:

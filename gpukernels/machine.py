@@ -59,7 +59,21 @@ def gpu_fields() -> dict[str, str]:
             "compute_capability": first.compute_capability,
             "memory_bandwidth_gbs": f"{first.memory_bandwidth_gbs:.1f}", "l2_bytes": str(first.l2_bytes),
             "sm_clock_default_mhz": f"{default_sm:.0f}",
+            "sm_count": str(first.sm_count),
+            "fp32_peak_gflops": f"{fp32_peak_gflops(first.compute_capability, first.sm_count, default_sm):.0f}",
             **devices.versions()}
+
+
+# FP32 lanes per SM (CUDA C Programming Guide, "Arithmetic Instructions"): two flops per lane per
+# clock (fused multiply-add).
+FP32_LANES = {"7.0": 64, "7.5": 64, "8.0": 64}
+FP32_LANES_DEFAULT = 128  # 8.6, 8.9, 9.0 and later
+
+
+def fp32_peak_gflops(compute_capability: str, sm_count: int, sm_clock_mhz: float) -> float:
+    """Theoretical FP32 peak: SMs x FP32 lanes x 2 flops x the default SM clock, in GFLOP/s."""
+    lanes = FP32_LANES.get(compute_capability, FP32_LANES_DEFAULT)
+    return sm_count * lanes * 2 * sm_clock_mhz / 1e3
 
 
 def register(name: str | None = None) -> dict[str, str]:

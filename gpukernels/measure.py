@@ -1,39 +1,36 @@
-"""One measurement per parameter set of a catalogue family, and every metric derived from it.
+"""One measurement per parameter set of a family, and every metric derived from it.
 
-``measure_family(family)`` runs in one process (asv's ``setup_cache``): it makes each parameter
-set's problem, checks it against NumPy, takes the samples under the one timing policy, and
-returns plain data, per parameter set, for every metric of the family:
+``measure_family(family)`` runs in one process (asv's ``setup_cache``): for each parameter set it
+calls the family's ``measure(ctx, **params)`` (which builds the problem, checks it, and takes the
+samples under the one timing policy) and derives every metric of the family from what came back:
 
-- ``track_device_time`` / ``track_seconds``: the samples (seconds per operation);
-- ``track_bandwidth``: bytes moved / each of those same samples;
-- ``track_sm_clock`` / ``track_throttle``: NVML readings taken between the samples;
-- value metrics (limits, error counts): the number.
+- ``time`` metrics: the samples (seconds per operation);
+- ``bandwidth`` / ``compute``: bytes or flops / each of those same samples;
+- ``clock`` / ``throttle``: NVML readings taken between the samples;
+- ``value`` metrics (limits, error counts): the number.
 
-A parameter set that cannot run here is *skipped* with the reason (no GPU, simulator size,
-peer library absent, does not fit in memory); one that raises is *failed* with the error,
-and the family goes on with the next set: one failure never stops the suite.
+A parameter set that cannot run here is *skipped* with the reason (no GPU, simulator size, peer
+library absent, does not fit in memory); one that raises is *failed* with the error, and the
+family goes on with the next set: one failure never stops the suite.
+
+``op_device`` and ``op_host`` are the standard measures of an op's families (gpukernels.suite);
+a suite's own families bring their own measure functions, written with ``Context``'s helpers.
 """
 from __future__ import annotations
 
-import dataclasses
 import gc
 import hashlib
 import inspect
 import itertools
 import time
 import traceback
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
-from numba import config, cuda
-
-from . import catalogue, devices, kernels, probes, timing, workloads
-from .catalogue import Family
-from .launch import PreparedLaunch, grid_for
+from . import devices, problems, timing
+from .suite import Family, Metric, Op
 from .timing import Policy, Timing
-
-SIM_MAX_N = 2**10  # the simulator runs each thread in Python: smoke sizes only
 
 
 class Skip(Exception):
@@ -45,7 +42,8 @@ class Measured:
     """What one parameter set's measurement produced, before metrics are derived."""
 
     timing: Timing | None = None
-    bytes_moved: int = 0
+    bytes_moved: float = 0
+    flops: float = 0
     value: float | None = None
 
 
@@ -64,7 +62,8 @@ class Context:
 
     family: Family
     policy: Policy
-    watch: Any = None  # gpukernels.clocks.Watch for device-bound families, else None
+    watch: Any = None  # gpukernels.clocks.Watch for device-bound sets, else None
+    shared: problems.SharedInputs = field(default_factory=problems.SharedInputs)
     family_memo: dict = field(default_factory=dict)  # shared by the family's parameter sets
 
     def once(self, key: object, make: Callable[[], Any]) -> Any:
@@ -73,14 +72,30 @@ class Context:
             self.family_memo[key] = make()
         return self.family_memo[key]
 
+    def require_elements(self, elements: int) -> None:
+        """Skip above the policy's size limit (the simulator runs each thread in Python)."""
+        limit = self.policy.max_elements
+        if limit is not None and elements > limit:
+            raise Skip(f"simulator: smoke sizes only ({elements} elements > {limit})")
 
-MEASURES: dict[str, Callable[..., Measured]] = {}
+    def device_time(self, launch: timing.Launch, elements: int, mode: timing.Mode = "graph", cold: bool = False,
+                    launches: int | None = None) -> Timing:
+        """Device seconds per launch under the policy, NVML read around and between the samples."""
+        watch, p = self.watch, self.policy
+        if watch is not None:
+            watch.observe()
+        k = launches if launches is not None else p.launches_for(elements)
+        t = timing.device_time(launch, mode, samples=p.samples, launches=k, cold=cold, warmup=p.warmup,
+                               on_sample=watch.observe if watch is not None else None)
+        if watch is not None:
+            watch.observe()
+        return t
 
-
-def measures(fn: Callable[..., Measured]) -> Callable[..., Measured]:
-    """Register a measure under its name (the catalogue's ``Family.measure``)."""
-    MEASURES[fn.__name__] = fn
-    return fn
+    def wall(self, fn: Callable[[], object], clock: Callable[[], float] = timing.synced_perf_counter) -> Timing:
+        """Wall seconds per call under the policy's host sampling (synchronised unless told otherwise)."""
+        p = self.policy
+        return timing.wall_time(fn, samples=p.host_samples, warmup=p.warmup, clock=clock,
+                                min_samples=p.host_min_samples, budget_s=p.host_budget_s)
 
 
 # --- the family loop ---------------------------------------------------------------------------
@@ -88,340 +103,96 @@ def measures(fn: Callable[..., Measured]) -> Callable[..., Measured]:
 def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, Outcome]:
     """Every parameter set of ``family``: {params tuple: Outcome}. Never raises for one set."""
     policy = policy or timing.policy()
-    fn = MEASURES[family.measure]
     names = family.param_names
     combos = list(itertools.product(*family.param_values))
-    # sizes in order, so host inputs generated for one size serve every implementation of it
-    order = sorted(combos, key=lambda c: dict(zip(names, c)).get("n", 0))
+    # smallest work first, each size's implementations together: host inputs made for one size serve all
+    sizes = [n for n in names if n not in ("impl",)]
+    order = sorted(combos, key=lambda c: tuple(_sortable(v) for n, v in zip(names, c) if n in sizes))
     out: dict[tuple, Outcome] = {}
     memo: dict = {}
-    with workloads.shared_inputs():  # implementations of a size compared on the same arrays
-        for combo in order:
-            params = dict(zip(names, combo))
-            out[combo] = _one(family, fn, params, policy, memo)
-            gc.collect()  # free the set's own device arrays before the next one allocates
+    shared = problems.SharedInputs()  # implementations of a size compared on the same arrays
+    for combo in order:
+        params = dict(zip(names, combo))
+        out[combo] = _one(family, params, policy, shared, memo)
+        gc.collect()  # free the set's own device arrays before the next one allocates
     return out
 
 
-def _one(family: Family, fn: Callable, params: dict, policy: Policy, memo: dict) -> Outcome:
+def _sortable(value: object) -> tuple:
+    return (0, value, "") if isinstance(value, (int, float)) and not isinstance(value, bool) else (1, 0, str(value))
+
+
+def _one(family: Family, params: dict, policy: Policy, shared: problems.SharedInputs, memo: dict) -> Outcome:
     from .clocks import Watch
 
     try:
-        _require(family, params)
-        watch = Watch(params.get("device", 0)) if family.bound == "device" else None
-        measured = fn(Context(family, policy, watch, memo), **params)
-    except (Skip, NotImplementedError, workloads.WontFit, workloads.PeerMissing, devices.NoGPUError) as exc:
+        _require(params)
+        watch = Watch(params.get("device", 0)) if family.bound(params) == "device" else None
+        measured = family.measure(Context(family, policy, watch, shared, memo), **params)
+    except (Skip, NotImplementedError, problems.WontFit, problems.PeerMissing, devices.NoGPUError) as exc:
         return Outcome(skip=str(exc) or type(exc).__name__)
     except Exception as exc:  # recorded as failed; the family goes on
+        if _out_of_memory(exc):
+            return Outcome(skip=f"out of device memory: {exc}")
         return Outcome(error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}")
-    return Outcome(metrics={m.method: _derive(m, measured, watch) for m in family.metrics})
+    return Outcome(metrics={m.method: derive(m, measured, watch) for m in family.metrics})
 
 
-def _require(family: Family, params: dict) -> None:
+def _out_of_memory(exc: BaseException) -> bool:
+    return "OUT_OF_MEMORY" in str(exc) or "out of memory" in str(exc).lower()
+
+
+def _require(params: dict) -> None:
     state = devices.state()
     if state == "none":
         raise Skip("no CUDA GPU and NUMBA_ENABLE_CUDASIM is not set")
-    n = params.get("n") or params.get("nbytes", 0) // 4
-    if state == "simulator" and n > SIM_MAX_N:
-        raise Skip(f"simulator: smoke sizes only (n <= {SIM_MAX_N})")
     device = params.get("device", 0)
     if device >= devices.count():
         raise Skip(f"device {device} absent: this machine has {devices.count()}")
     devices.select(device)
 
 
-def _derive(metric: catalogue.Metric, m: Measured, watch) -> Any:
-    nan = float("nan")
-    if metric.derive == "time":
-        return m.timing.asv() if m.timing is not None else nan
-    if metric.derive == "bandwidth":
-        return {"samples": [m.bytes_moved / s / 1e9 for s in m.timing.samples_s], "number": 1}
-    if metric.derive == "value":
-        return nan if m.value is None else float(m.value)
-    if watch is None or not watch.recorded:
-        return nan  # "not recorded": simulator or no NVML
-    if metric.derive == "clock":
-        return {"samples": watch.sm_clock_samples(), "number": 1}
-    if metric.derive == "throttle":
-        return float(watch.flagged())
-    raise ValueError(f"unknown derive {metric.derive!r} for {metric.method}")
+def _per_sample(amount: float, m: Measured) -> dict:
+    return {"samples": [amount / s / 1e9 for s in m.timing.samples_s], "number": 1}
 
 
-def _device_time(launch, ctx: Context, n: int, mode: str = "graph", cold: bool = False,
-                 launches: int | None = None) -> Timing:
-    watch = ctx.watch
-    if watch is not None:
-        watch.observe()
-    k = launches if launches is not None else ctx.policy.launches_for(n)
-    t = timing.device_time(launch, mode, samples=ctx.policy.samples, launches=k, cold=cold, warmup=ctx.policy.warmup,
-                           on_sample=watch.observe if watch is not None else None)
-    if watch is not None:
-        watch.observe()
-    return t
+DERIVE: dict[str, Callable[[Measured, Any], Any]] = {
+    "time": lambda m, watch: m.timing.asv() if m.timing is not None else float("nan"),
+    "bandwidth": lambda m, watch: _per_sample(m.bytes_moved, m),
+    "compute": lambda m, watch: _per_sample(m.flops, m),
+    "value": lambda m, watch: float("nan") if m.value is None else float(m.value),
+    "clock": lambda m, watch: {"samples": watch.sm_clock_samples(), "number": 1},
+    "throttle": lambda m, watch: float(watch.flagged()),
+}
 
 
-def _wall(ctx: Context, fn: Callable[[], object], clock: Callable[[], float] = timing.synced_perf_counter) -> Timing:
-    p = ctx.policy
-    return timing.wall_time(fn, samples=p.host_samples, warmup=p.warmup, clock=clock, min_samples=p.host_min_samples,
-                            budget_s=p.host_budget_s)
+def derive(metric: Metric, m: Measured, watch) -> Any:
+    """One metric's asv value from the set's measurement (NaN: NVML readings not recorded)."""
+    if metric.kind in ("clock", "throttle") and (watch is None or not watch.recorded):
+        return float("nan")
+    return DERIVE[metric.kind](m, watch)
 
 
-# --- measures named by the catalogue -----------------------------------------------------------
+# --- the standard measures of an op's families ---------------------------------------------
 
-@measures
-def op_device(ctx: Context, impl: str, n: int) -> Measured:
-    """The family's op by one GPU implementation: checked, then CUDA-graph device time."""
-    work = workloads.make_gpu(ctx.family.op, impl, n)
+def op_device(ctx: Context, impl: str, **axes: int) -> Measured:
+    """An op by one GPU implementation: checked against its reference, then CUDA-graph device time."""
+    op: Op = ctx.family.op
+    elements = op.elements(**axes)
+    ctx.require_elements(elements)
+    problems.require_device_bytes(op.bytes(**axes))
+    work = op.make_gpu(impl, shared=ctx.shared, **axes)
     work.check()
-    return Measured(_device_time(work.launch, ctx, n), work.bytes_moved)
+    return Measured(ctx.device_time(work.launch, elements), op.bytes(**axes), op.flops(**axes))
 
 
-@measures
-def op_host(ctx: Context, impl: str, n: int) -> Measured:
-    """The family's op by a host baseline: checked, then wall time (no GPU involved)."""
-    work = workloads.make_host(ctx.family.op, impl, n)
+def op_host(ctx: Context, impl: str, **axes: int) -> Measured:
+    """An op by a host baseline: checked, then wall time (no GPU involved)."""
+    op: Op = ctx.family.op
+    ctx.require_elements(op.elements(**axes))
+    work = op.make_host(impl, **axes)
     work.check()
-    return Measured(_wall(ctx, work.run, clock=time.perf_counter))
-
-
-@measures
-def variants(ctx: Context, variant: str, n: int) -> Measured:
-    work = workloads.VARIANT_CLASSES[variant](n)
-    work.check()
-    return Measured(_device_time(work.launch, ctx, n), work.bytes_moved)
-
-
-@measures
-def block(ctx: Context, n: int, block: int) -> Measured:
-    work = workloads.VectorAddSeed(n, block)
-    work.check()
-    return Measured(_device_time(work.launch, ctx, n), work.bytes_moved)
-
-
-@measures
-def modes(ctx: Context, n: int, mode: str) -> Measured:
-    work = workloads.VectorAddSeed(n)
-    work.check()
-    cold = mode == "graph_cold"
-    launches = 1 if cold or mode == "single" else None
-    t = _device_time(work.launch, ctx, n, "graph" if cold else mode, cold=cold, launches=launches)
-    return Measured(t, work.bytes_moved)
-
-
-@measures
-def seed_audit(ctx: Context, method: str) -> Measured:
-    if config.ENABLE_CUDASIM:
-        raise Skip(f"simulator: smoke sizes only (the seed's n = {catalogue.SEED_N})")
-    w = workloads.VectorAddSeed(catalogue.SEED_N, catalogue.SEED_BLOCK)
-    w.check()
-    samples = ctx.policy.host_samples
-    if method == "seed_async_wall":
-        # The tutorial's clock: read right after an asynchronous launch (wrong on purpose).
-        def seed_style() -> float:
-            t0 = time.time()
-            w.launch()
-            t = time.time() - t0
-            cuda.synchronize()  # let the kernel finish before the next sample
-            return t
-        seed_style()
-        return Measured(Timing(tuple(seed_style() for _ in range(samples)), "async_wall"))
-    if method == "synced_wall":
-        return Measured(_wall(ctx, w.launch))
-    if method == "graph_device":
-        return Measured(_device_time(w.launch, ctx, catalogue.SEED_N))
-    out = np.empty_like(w.b_host)
-
-    def round_trip() -> None:
-        w.a.copy_to_device(w.a_host)
-        w.b.copy_to_device(w.b_host)
-        w.launch()
-        w.b.copy_to_host(out)
-    return Measured(_wall(ctx, round_trip))
-
-
-@measures
-def end_to_end(ctx: Context, memory: str, n: int) -> Measured:
-    """Host a, b -> device, our best kernel, device b -> host, pageable or pinned host memory."""
-    work = workloads.VectorAddPairs(n)
-    if memory == "pageable":
-        a, b, out = work.a_host, work.b_host, np.empty_like(work.b_host)
-    else:
-        a, b, out = (cuda.pinned_array(n, dtype=np.float32) for _ in range(3))
-        a[:], b[:] = work.a_host, work.b_host
-
-    def round_trip() -> None:
-        work.a.copy_to_device(a)
-        work.b.copy_to_device(b)
-        work.launch()
-        work.b.copy_to_host(out)
-    round_trip()
-    if not np.array_equal(out, a + b):
-        raise AssertionError(f"end to end ({memory}) n={n}: result differs from NumPy")
-    return Measured(_wall(ctx, round_trip))
-
-
-def _empty_args(nargs: int) -> tuple:
-    return (cuda.device_array(1, dtype=np.float32),) * nargs
-
-
-@measures
-def enqueue(ctx: Context, path: str, nargs: int) -> Measured:
-    """Host seconds per launch call of an empty 1x1 kernel with ``nargs`` array arguments.
-
-    Every path of one argument count is sampled in turn (round-robin, _enqueue_in_turn): the
-    host's state drifts over a family's minutes (clocks, other work), and measured one after
-    the other the paths would each get a different slice of it.
-    """
-    found = ctx.once(("enqueue", nargs), lambda: _enqueue_in_turn(ctx, nargs))[path]
-    if isinstance(found, Exception):
-        raise found
-    return Measured(found)
-
-
-def _enqueue_call(ctx: Context, path: str, nargs: int) -> tuple[Callable[[], object], int]:
-    """One launch path: a no-argument call and the kernel launches each call makes."""
-    kern = kernels.EMPTY_BY_NARGS[nargs]
-    args = _empty_args(nargs)
-    if path == "dispatcher":
-        return (lambda: kern[1, 1](*args)), 1
-    if path == "dispatcher_eager":
-        eager = cuda.jit(f"void({', '.join(['float32[::1]'] * nargs)})")(kern.py_func)
-        eager[1, 1](*args)
-        return (lambda: eager[1, 1](*args)), 1
-    if path == "prepared":
-        return PreparedLaunch(kern, grid_for(1, 1), *args), 1
-    if path == "graph_replay":
-        launches = ctx.policy.max_launches
-        return timing.capture_graph(lambda s: kern[1, 1, s](*args), cuda.stream(), launches).replay, launches
-    if path == "cupy":
-        return _cupy_empty(nargs, args), 1
-    if path == "torch":
-        return _torch_op(nargs), 1
-    raise ValueError(f"unknown launch path {path!r}")
-
-
-def _enqueue_in_turn(ctx: Context, nargs: int) -> dict[str, Timing | Exception]:
-    """Every path of the family at ``nargs`` arguments: its Timing, or the exception that kept it
-    from running (raised again by its own parameter set: a skip stays a skip, a failure a failure).
-
-    One round takes one sample of each path (timing.enqueue_time's: a warm-up call, then
-    ``enqueue_launches`` kernel launches timed, the queue drained) in a shuffled order, so a
-    path does not always follow the same one.
-    """
-    p = ctx.policy
-    calls, out = {}, {}
-    for path in dict(ctx.family.params)["path"]:
-        try:
-            calls[path] = _enqueue_call(ctx, path, nargs)
-        except Exception as exc:  # noqa: BLE001 - kept for the path's own parameter set
-            out[path] = exc
-    per_sample = {path: max(1, p.enqueue_launches // per_call) for path, (_, per_call) in calls.items()}
-    samples: dict[str, list[float]] = {path: [] for path in calls}
-    rng = np.random.default_rng(nargs)
-    for _ in range(p.host_samples):
-        names = list(calls)
-        for path in [names[i] for i in rng.permutation(len(names))]:
-            fn, per_call = calls[path]
-            try:
-                t = timing.enqueue_time(fn, launches=per_sample[path], samples=1)
-            except Exception as exc:  # noqa: BLE001 - this path stops; the others go on
-                out[path] = exc
-                del calls[path]
-                continue
-            samples[path].append(t.samples_s[0] / per_call)
-    for path, (_, per_call) in calls.items():
-        out[path] = Timing(tuple(samples[path]), "enqueue", per_sample=per_sample[path] * per_call)
-    return out
-
-
-def _cupy_empty(nargs: int, args: tuple) -> Callable[[], None]:
-    cp = workloads.peer_module("cupy")
-    params = ", ".join(f"float* a{i}" for i in range(nargs))
-    kern = cp.RawKernel(f'extern "C" __global__ void empty{nargs}({params}) {{}}', f"empty{nargs}")
-    arrays = tuple(cp.asarray(a) for a in args)
-    return lambda: kern((1,), (1,), arrays)
-
-
-def _torch_op(nargs: int) -> Callable[[], None]:
-    torch = workloads.peer_module("torch")
-    x, y, z = (torch.zeros(1, device="cuda") for _ in range(3))
-    if nargs == 1:
-        return x.zero_
-    if nargs == 3:
-        return lambda: torch.add(x, y, out=z)
-    raise Skip(f"no single PyTorch op takes {nargs} tensor arguments")
-
-
-@measures
-def roundtrip(ctx: Context, nargs: int) -> Measured:
-    kern, args = kernels.EMPTY_BY_NARGS[nargs], _empty_args(nargs)
-    return Measured(_wall(ctx, lambda: kern[1, 1](*args)))
-
-
-@measures
-def seed_grids(ctx: Context, grid: str) -> Measured:
-    g, b = probes.SEED_GRIDS[grid]
-    if g > 2 and config.ENABLE_CUDASIM:
-        raise Skip("simulator: 2**30 blocks would take days")
-    if g > 2:  # 2^30 blocks take ~0.7 s a launch: 3 samples
-        return Measured(timing.wall_time(lambda: kernels.empty0[g, b](), samples=3))
-    return Measured(_wall(ctx, lambda: kernels.empty0[g, b]()))
-
-
-@measures
-def copies(ctx: Context, kind: str, nbytes: int) -> Measured:
-    c = workloads.Copy(kind, nbytes)
-    c.check()
-    return Measured(_device_time(c.launch, ctx, nbytes, "batch", launches=1), c.bytes_moved)
-
-
-@measures
-def compile(ctx: Context) -> Measured:
-    w = workloads.VectorAddSeed(2**10)
-    return Measured(timing.compile_time(kernels.vector_add_py, lambda: (w.a, w.b), w.config.grid, w.config.block,
-                                        samples=1 if config.ENABLE_CUDASIM else 3))
-
-
-def _real_gpu_only() -> None:
-    if config.ENABLE_CUDASIM:
-        raise Skip("simulator: launches at the device limits would take hours")
-
-
-@measures
-def grid_limit(ctx: Context, dim: str) -> Measured:
-    _real_gpu_only()
-    return Measured(value=probes.measure_limit(f"grid {dim}")["measured"])
-
-
-@measures
-def block_limit(ctx: Context, dim: str) -> Measured:
-    _real_gpu_only()
-    return Measured(value=probes.measure_limit(f"block {dim}")["measured"])
-
-
-INDEX_LAUNCHES = {"1d": (2, 4), "2d": ((3, 2), (4, 2)), "3d": ((2, 2, 2), (2, 3, 4))}
-
-
-@measures
-def index_mapping(ctx: Context, launch: str) -> Measured:
-    return Measured(value=probes.coverage_errors(*INDEX_LAUNCHES[launch]))
-
-
-@measures
-def device_selection(ctx: Context, device: int) -> Measured:
-    work = workloads.VectorAddSeed(1000, 128)
-    try:
-        work.check()
-    except AssertionError:
-        return Measured(value=0)
-    return Measured(value=1)
-
-
-@measures
-def card(ctx: Context) -> Measured:
-    uuid = devices.info(0).uuid
-    digits = "".join(c for c in uuid.lower() if c in "0123456789abcdef")
-    return Measured(value=int(digits[:12] or "0", 16))
+    return Measured(ctx.wall(work.run, clock=time.perf_counter))
 
 
 # --- versions ----------------------------------------------------------------------------------
@@ -429,21 +200,75 @@ def card(ctx: Context) -> Measured:
 def family_version(family: Family, policy: Policy = timing.POLICY) -> str:
     """asv ``version`` of every benchmark of ``family``: the method, not the code under test.
 
-    It changes with the timing policy (its fields and the code applying them), the family's
-    catalogue entry (params, metrics, the op's bytes and flops per element) and the measure
-    function, so numbers taken two ways are never compared. It does not change with a kernel
-    or a workload's launch code, nor with the prose describing an op's implementations: that
-    is what the regression gate is there to judge, and what history must survive.
+    It hashes the timing policy, the family's declaration (params, timing, metrics; an op's axes
+    and cost functions) and the source of every function the measurement runs (``measuring_code``:
+    the measure function and, transitively, the Python functions it references), so numbers taken
+    two ways are never compared. Kernels (numba dispatchers) and implementations (reached through
+    the op, not by name) are not in it: a faster kernel is what the gate is there to judge.
     """
-    op = catalogue.OPS.get(family.op)
-    op_method = None if op is None else dataclasses.replace(op, what_impl={})
-    parts = [policy.fingerprint(), repr(family), repr(op_method), _source(MEASURES[family.measure])]
-    return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
+    parts = [repr(policy), repr(family), family.op.declaration() if family.op else "",
+             *measuring_code(family.measure), *ENGINE_CODE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def measuring_code(fn: Callable) -> list[str]:
+    """Sources of ``fn`` and every function or class it reaches by name (globals, closures, module
+    attributes), followed within the packages of ``fn`` and gpukernels; numba kernels excluded."""
+    roots = {"gpukernels", (getattr(fn, "__module__", "") or "").partition(".")[0]}
+    seen: dict[str, str] = {}
+    todo = [fn]
+    while todo:
+        obj = todo.pop()
+        key = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}"
+        if key in seen or not _followed(obj, roots):
+            continue
+        seen[key] = _source(obj)
+        todo += _references(obj)
+    return [seen[k] for k in sorted(seen)]
+
+
+def _followed(obj: object, roots: set[str]) -> bool:
+    if not isinstance(obj, (types.FunctionType, type)):
+        return False  # numba dispatchers, builtins, instances: not measuring code
+    return (getattr(obj, "__module__", "") or "").partition(".")[0] in roots
+
+
+def _references(obj: object) -> list:
+    if isinstance(obj, type):
+        return [v for v in vars(obj).values() if isinstance(v, (types.FunctionType, staticmethod, classmethod))
+                for v in [getattr(v, "__func__", v)]]
+    found: list = []
+    codes = [obj.__code__]
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    glb = obj.__globals__
+    for name in names:
+        value = glb.get(name)
+        if isinstance(value, types.ModuleType):
+            found += [getattr(value, attr) for attr in names if hasattr(value, attr)]
+        elif value is not None:
+            found.append(value)
+    found += [c.cell_contents for c in (obj.__closure__ or ()) if _filled(c)]
+    return found
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 def _source(obj) -> str:
-    obj = getattr(obj, "py_func", obj)  # numba dispatchers: the Python function they compile
     try:
         return inspect.getsource(obj)
-    except (OSError, TypeError):
-        return repr(obj)
+    except (OSError, TypeError):  # generated code (dataclass methods): its name, never an address
+        return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+# What every family's measurement runs besides its own measure (reached through ``ctx``).
+ENGINE_CODE = tuple(src for root in (Context, Policy, _one, derive) for src in measuring_code(root))

@@ -19,21 +19,22 @@ date                          commit date, ``pandas.Timestamp`` in UTC
 env_name                      asv environment name
 benchmark                     full id ``module.Class.method``
 module, cls, method           the id split in three (``cls`` empty for a module-level function)
-family, metric                the catalogue's family (``area.Class``) and the metric's kind
-                              (``time``, ``bandwidth``, ``value``, ``clock``, ``throttle``);
-                              NaN for ids not in gpukernels.catalogue
-bound                         ``device`` or ``host`` (catalogue.bound_of), NaN where unknown
+family, metric                the suite's family (``area.Class``) and the metric's kind
+                              (``time``, ``bandwidth``, ``compute``, ``value``, ``clock``,
+                              ``throttle``); NaN for ids not in the suite given to the loader
+bound                         ``device`` or ``host``: the family's bound for that parameter set
+                              (from its timing method), NaN where unknown
 params                        dict parameter name -> value
 p_<name>                      one column per parameter name: always every parameter name of
-                              the catalogue, plus any other found. The value parsed from asv's
+                              the suite, plus any other found. The value parsed from asv's
                               repr string: int, float, str or bool (anything else stays the
                               string), NaN where the benchmark has no such parameter
 value                         float; NaN unless status is 'ok'
 status                        'ok' | 'failed' (asv null) | 'skipped' (asv NaN) | 'invalid'
                               (a value or sample that cannot be a measurement: not a number,
-                              infinite, <= 0 for a time or a rate, < 0 in a catalogue unit)
+                              infinite, <= 0 for a time or a rate, < 0 in a unit of the suite)
 reason                        why a row is 'invalid' ('' otherwise)
-type, unit                    from benchmarks.json, else from the catalogue, else NaN
+type, unit                    from benchmarks.json, else from the suite, else NaN
 samples, n_samples            list[float] or None; len(samples), else asv's stats ``repeat``, else 0
 median                        median of samples when recorded, else value
 ci_99_a, ci_99_b, q_25, q_75  asv's statistics (NaN when absent or not finite)
@@ -51,9 +52,9 @@ l2_bytes, sm_clock_default_mhz, cpu, os
 Whatever cannot be read is named in ``Results.unread`` as (path relative to the results
 directory, reason), and everything else is still loaded: a corrupt or truncated file, a bad
 machine.json, a missing or malformed benchmarks.json (units and parameter names then come from
-the catalogue), one malformed benchmark inside a result file (its rows are left out), a
-catalogue id stored with other parameter names than the catalogue's or values of another type
-(its rows are left out: the report and the gate read catalogue ids by those parameters), a
+the suite), one malformed benchmark inside a result file (its rows are left out), a suite's
+id stored with other parameter names than the suite's or values of another type (its rows are
+left out: the report and the gate read a suite's ids by those parameters), a
 result file repeating another's machine, commit and environment. Nothing is ever written.
 """
 from __future__ import annotations
@@ -73,14 +74,15 @@ from asv.machine import Machine
 from asv.results import Results as AsvResults
 from asv.util import UserError, load_json
 
-from . import catalogue
+from .suite import Suite
 
 MACHINE_FIELDS = (
     "gpu", "gpu_count", "compute_capability", "driver", "cuda_runtime", "numba_cuda",
-    "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz", "cpu", "os",
+    "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz", "sm_count", "fp32_peak_gflops", "cpu", "os",
 )
 # machine.json values are often strings (asv writes its own fields so); these are numbers to us
-NUMERIC_MACHINE_FIELDS = ("gpu_count", "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz")
+NUMERIC_MACHINE_FIELDS = ("gpu_count", "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz", "sm_count",
+                          "fp32_peak_gflops")
 STATS_FIELDS = ("ci_99_a", "ci_99_b", "q_25", "q_75", "number")
 COLUMNS = (
     "machine", "commit", "commit_short", "date", "env_name", "benchmark", "module", "cls",
@@ -88,8 +90,6 @@ COLUMNS = (
     "samples", "n_samples", "median", *STATS_FIELDS, "version", "version_current", "started_at",
     "duration", *MACHINE_FIELDS,
 )
-# Every parameter name the catalogue uses: the report may select on any of them.
-CATALOGUE_PARAMS = tuple(dict.fromkeys(n for f in catalogue.FAMILIES for n in f.param_names))
 PROBES_DIR = "probes"
 # Anything a malformed but parseable JSON file can raise while we walk it.
 _BAD_FILE = (UserError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
@@ -107,8 +107,12 @@ class Results:
     probes: dict[str, dict] = field(default_factory=dict)
 
 
-def load_results(results_dir: str | os.PathLike = "results") -> Results:
-    """Read every asv result under ``results_dir`` into a tidy frame (see the module docstring)."""
+def load_results(results_dir: str | os.PathLike = "results", suite: Suite | None = None) -> Results:
+    """Read every asv result under ``results_dir`` into a tidy frame (see the module docstring).
+
+    ``suite`` (the project's ``gpukernels.suite.Suite``) names each id's family, metric kind and
+    bound; without it those columns are NaN and every id is read as asv stored it."""
+    suite = suite or Suite("none")
     root = Path(results_dir)
     if not root.is_dir():
         raise NoResultsError(f"no results directory at {root}")
@@ -141,7 +145,7 @@ def load_results(results_dir: str | os.PathLike = "results") -> Results:
             continue
         for f in files:
             try:
-                file_rows, problems = _result_rows(f, machine, benchmarks)
+                file_rows, problems = _result_rows(f, machine, benchmarks, suite)
             except _BAD_FILE as err:
                 skip(f, _reason(err))
                 continue
@@ -156,13 +160,13 @@ def load_results(results_dir: str | os.PathLike = "results") -> Results:
             rows.extend(file_rows)
 
     if rows and benchmarks is None:
-        skip(root / "benchmarks.json", "missing: units and parameter names taken from the catalogue where it "
+        skip(root / "benchmarks.json", "missing: units and parameter names taken from the suite where it "
                                        "knows the benchmark")
     probes = _load_probes(probes_dir(root), skip)
     if not rows:  # one line that still names every file it could not read
         detail = f" ({len(unread)} file(s) could not be read: {', '.join(f for f, _ in unread)})" if unread else ""
         raise NoResultsError(f"no readable asv results in {root}{detail}")
-    return Results(frame=_frame(rows), unread=unread, probes=probes)
+    return Results(frame=_frame(rows, suite), unread=unread, probes=probes)
 
 
 def probes_dir(results_dir: str | os.PathLike) -> Path:
@@ -271,52 +275,50 @@ def _num(x: Any) -> float:
         return math.nan
 
 
-# Every unit of the catalogue counts or measures something: none of its values can be negative.
-CATALOGUE_UNITS = frozenset(m.unit for f in catalogue.FAMILIES for m in f.metrics)
-
-
 def _positive_unit(unit: Any) -> bool:
     """Times and rates: a value <= 0 cannot be measured."""
     return isinstance(unit, str) and (unit == "seconds" or unit.endswith("/s") or unit == "MHz")
 
 
-def _least(unit: Any) -> tuple[float, bool]:
-    """(bound, strict): a value must be > bound (strict) or >= bound; -inf where anything goes."""
+def _least(unit: Any, suite: Suite) -> tuple[float, bool]:
+    """(bound, strict): a value must be > bound (strict) or >= bound; -inf where anything goes.
+    Every unit of a suite counts or measures something: none of its values can be negative."""
     if _positive_unit(unit):
         return 0.0, True
-    return (0.0, False) if unit in CATALOGUE_UNITS else (-math.inf, False)
+    return (0.0, False) if unit in suite.units else (-math.inf, False)
 
 
-def _param_names(name: str, info: dict, n: int) -> list[str]:
-    """benchmarks.json's names where they fit the stored values, else the catalogue's, else asv's
+def _param_names(name: str, info: dict, n: int, suite: Suite) -> list[str]:
+    """benchmarks.json's names where they fit the stored values, else the suite's, else asv's
     own fallback names param1, param2, ..."""
     names = info.get("param_names")
     if names is not None and len(names) == n:
         return names
-    found = catalogue.lookup(name)
+    found = suite.lookup(name)
     if found and len(found[0].param_names) == n:
         return list(found[0].param_names)
     return [f"param{i + 1}" for i in range(n)]
 
 
-def _type_error(name: str, params: dict) -> str | None:
-    """A catalogue id whose parameters are not the catalogue's (names, or the type of a value):
-    the report and the gate read catalogue ids by the catalogue's parameters."""
-    found = catalogue.lookup(name)
+def _type_error(name: str, params: dict, suite: Suite) -> str | None:
+    """A suite's id whose parameters are not the suite's (names, or the type of a value):
+    the report and the gate read a suite's ids by the suite's parameters."""
+    found = suite.lookup(name)
     if not found:
         return None
     if tuple(params) != found[0].param_names:
-        return f"parameters ({', '.join(params)}) are not the catalogue's ({', '.join(found[0].param_names)})"
+        return f"parameters ({', '.join(params)}) are not the suite's ({', '.join(found[0].param_names)})"
     for pname, values in found[0].params:
         if pname in params and values:
             want = type(values[0])
             got = params[pname]
             if type(got) is not want and not (want is float and type(got) is int):
-                return f"parameter {pname}={got!r} is not {want.__name__} as the catalogue declares"
+                return f"parameter {pname}={got!r} is not {want.__name__} as the suite declares"
     return None
 
 
-def _result_rows(path: Path, machine: dict, benchmarks: dict[str, dict] | None) -> tuple[list[dict], list[str]]:
+def _result_rows(path: Path, machine: dict, benchmarks: dict[str, dict] | None,
+                 suite: Suite) -> tuple[list[dict], list[str]]:
     """Rows of one result file, and a problem line per benchmark in it that could not be read."""
     run = AsvResults.load(str(path), machine_name=machine["machine"])
     if not isinstance(run.commit_hash, str) or not run.commit_hash \
@@ -338,20 +340,20 @@ def _result_rows(path: Path, machine: dict, benchmarks: dict[str, dict] | None) 
     for name in run.get_all_result_keys():
         try:
             rows.extend(_benchmark_rows(run, name, (benchmarks or {}).get(name, {}), common,
-                                        started, durations, versions))
+                                        started, durations, versions, suite))
         except _BAD_FILE as err:
             problems.append(f"{name}: {_reason(err)}; its rows left out")
     return rows, problems
 
 
 def _benchmark_rows(run: AsvResults, name: str, info: dict, common: dict, started: dict, durations: dict,
-                    versions: dict) -> list[dict]:
+                    versions: dict, suite: Suite) -> list[dict]:
     param_values = run.get_result_params(name)
     if param_values is None:
         param_values = []
     if not isinstance(param_values, list) or not all(isinstance(p, list) for p in param_values):
         raise ValueError("params is not a list of lists")
-    names = _param_names(name, info, len(param_values))
+    names = _param_names(name, info, len(param_values), suite)
     values = run.get_result_value(name, param_values)
     stats = run.get_result_stats(name, param_values)
     samples = run.get_result_samples(name, param_values)
@@ -359,15 +361,15 @@ def _benchmark_rows(run: AsvResults, name: str, info: dict, common: dict, starte
     version = version if version is None or isinstance(version, str) else str(version)
     module, _, rest = name.partition(".")
     cls, _, method = rest.rpartition(".")
-    found = catalogue.lookup(name)
+    found = suite.lookup(name)
     fam, met = found if found else (None, None)
     unit = info.get("unit") or (met.unit if met else "seconds" if method.startswith("time_") else math.nan)
     type_ = info.get("type") or (met.asv_type if met else "time" if method.startswith("time_") else math.nan)
     start = _num(started.get(name))
     base = {
         **common, "benchmark": name, "module": module, "cls": cls, "method": method,
-        "family": fam.cls_id if fam else math.nan, "metric": met.derive if met else math.nan,
-        "bound": fam.bound if fam else math.nan, "type": type_, "unit": unit, "version": version,
+        "family": fam.cls_id if fam else math.nan, "metric": met.kind if met else math.nan,
+        "type": type_, "unit": unit, "version": version,
         "version_current": version is not None and version == info.get("version"),
         "started_at": _timestamp(start),
         "duration": _finite(_num(durations.get(name))),
@@ -379,11 +381,11 @@ def _benchmark_rows(run: AsvResults, name: str, info: dict, common: dict, starte
         if key in seen:
             continue  # asv keeps the first of repeated parameter values too
         seen.add(key)
-        wrong = _type_error(name, params)
+        wrong = _type_error(name, params, suite)
         if wrong:
             raise ValueError(wrong)
-        rows.append({**base, "params": params,
-                     **_value_fields(value, stat if isinstance(stat, dict) else {}, sample, unit)})
+        rows.append({**base, "params": params, "bound": fam.bound(params) if fam else math.nan,
+                     **_value_fields(value, stat if isinstance(stat, dict) else {}, sample, unit, suite)})
     return rows
 
 
@@ -412,14 +414,14 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else math.nan
 
 
-def _value_fields(value: Any, stat: dict, sample: Any, unit: Any) -> dict:
+def _value_fields(value: Any, stat: dict, sample: Any, unit: Any, suite: Suite) -> dict:
     """value, status, reason, samples and statistics of one parameter set.
 
     A value that cannot be a measurement (not a number, infinite, <= 0 for a time or a rate)
     is 'invalid' with the reason, and nothing of it is kept as a number, so that no table or
     ratio is computed from it.
     """
-    least, strict = _least(unit)
+    least, strict = _least(unit, suite)
     nan = math.nan
 
     def possible(x: float) -> bool:
@@ -458,9 +460,9 @@ def _value_fields(value: Any, stat: dict, sample: Any, unit: Any) -> dict:
     }
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
+def _frame(rows: list[dict], suite: Suite) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    names = dict.fromkeys([*CATALOGUE_PARAMS, *(n for r in rows for n in r["params"])])
+    names = dict.fromkeys([*suite.param_names, *(n for r in rows for n in r["params"])])
     # object dtype keeps ints as ints next to NaN for benchmarks without that parameter
     p_cols = {
         f"p_{n}": pd.Series([r["params"].get(n, math.nan) for r in rows], dtype=object)

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Protocol
 
 import numpy as np
-from numba import config, cuda
+from numba import cuda
+
+from . import devices
 
 Mode = Literal["single", "batch", "graph"]
 
@@ -37,9 +39,9 @@ Mode = Literal["single", "batch", "graph"]
 class Policy:
     """The one sampling policy of the suite: how many samples, launches per sample, warm-up.
 
-    Every benchmark's asv ``version`` includes ``fingerprint()``: changing a field here, or the
-    code of the measuring functions below, starts a new series instead of comparing numbers
-    taken two ways.
+    Every benchmark's asv ``version`` includes the policy's fields and the source of the code
+    that applies it (gpukernels.measure.family_version): changing either starts a new series
+    instead of comparing numbers taken two ways.
     """
 
     samples: int = 30  # device-time samples per parameter set
@@ -50,27 +52,21 @@ class Policy:
     work_per_sample: int = 2**26  # elements per graph/batch sample: short kernels get more launches
     max_launches: int = 100
     enqueue_launches: int = 200  # calls per enqueue sample
+    max_elements: int | None = None  # larger problems are skipped (the simulator's smoke sizes)
 
     def launches_for(self, n: int) -> int:
         """Launches per graph or batch sample: about ``work_per_sample`` elements of work."""
         return max(1, min(self.max_launches, self.work_per_sample // max(n, 1)))
 
-    def fingerprint(self) -> str:
-        """The policy's fields and the source of the code that applies it."""
-        import inspect
-
-        code = (device_time, wall_time, enqueue_time, Graph, L2Flusher, Policy.launches_for)
-        return repr(self) + "".join(inspect.getsource(c) for c in code)
-
 
 POLICY = Policy()
 # The simulator runs each thread in Python: a smoke test of the same code path, never saved.
 SIMULATOR_POLICY = Policy(samples=3, host_samples=3, host_min_samples=3, work_per_sample=2**11, max_launches=2,
-                          enqueue_launches=3)
+                          enqueue_launches=3, max_elements=2**10)
 
 
 def policy() -> Policy:
-    return SIMULATOR_POLICY if config.ENABLE_CUDASIM else POLICY
+    return SIMULATOR_POLICY if devices.simulated() else POLICY
 MODES: tuple[Mode, ...] = ("single", "batch", "graph")
 Launch = Callable[[object], None]  # enqueues one launch on the stream it is given
 
@@ -137,7 +133,7 @@ class HostEvent:
 
 
 def default_event_factory() -> Callable[[], Event]:
-    return HostEvent if config.ENABLE_CUDASIM else (lambda: cuda.event(timing=True))
+    return HostEvent if devices.simulated() else (lambda: cuda.event(timing=True))
 
 
 def synced_perf_counter() -> float:
@@ -193,19 +189,24 @@ class SimulatedGraph:
 
 
 def capture_graph(launch: Launch, stream, launches: int) -> Graph | SimulatedGraph:
-    return SimulatedGraph(launch, stream, launches) if config.ENABLE_CUDASIM else Graph(launch, stream, launches)
+    return SimulatedGraph(launch, stream, launches) if devices.simulated() else Graph(launch, stream, launches)
 
 
 # --- L2 flush ----------------------------------------------------------------------------
+
+@cuda.jit(cache=True)
+def fill(buf, value):
+    """Grid-stride write of ``value`` into every word of ``buf`` (the L2 flush)."""
+    for i in range(cuda.grid(1), buf.size, cuda.gridsize(1)):
+        buf[i] = value
+
 
 class L2Flusher:
     """Writes a buffer of ``nbytes`` (default twice the L2) to evict the L2 before a sample."""
 
     def __init__(self, nbytes: int | None = None) -> None:
-        from .kernels import fill
-
         if nbytes is None:
-            l2 = 0 if config.ENABLE_CUDASIM else cuda.get_current_device().L2_CACHE_SIZE
+            l2 = 0 if devices.simulated() else cuda.get_current_device().L2_CACHE_SIZE
             nbytes = max(2 * l2, 1 << 16)
         self._fill = fill
         self._buf = cuda.device_array(nbytes // 4, dtype=np.int32)

@@ -1,5 +1,37 @@
 """Float32 loads and stores at raw device addresses, 4, 8 or 16 bytes at a time, for Numba kernels.
 
+A building block for your own streaming kernels: the device side is ``load_f32x4`` and friends
+(below), the host side ``address``, ``vector_width`` and ``vector_span``, which say whether and
+how a kernel may use them on given arrays, so a launcher checks once and falls back. Example, a
+scaled copy ``y = 2 * x``::
+
+    from numba import cuda
+    from gpukernels.vectors import address, load_f32, load_f32x4, store_f32, store_f32x4, vector_span, vector_width
+
+    @cuda.jit
+    def twice_quads(x, y, n, head):        # x, y: device addresses; n floats; head: 0-3
+        qx, qy = x + 4 * head, y + 4 * head  # both 16-byte aligned from here
+        k = cuda.grid(1)
+        if k < (n - head) // 4:
+            v = load_f32x4(qx, k)            # one 16-byte load: floats 4k .. 4k+3 after qx
+            store_f32x4(qy, k, (v[0] + v[0], v[1] + v[1], v[2] + v[2], v[3] + v[3]))
+        if k < 4:                            # the 0-3 floats before the first boundary and after the last quad
+            if k < head:
+                store_f32(y, k, load_f32(x, k) * 2)
+            if k < (n - head) % 4:
+                store_f32(y, n - 1 - k, load_f32(x, n - 1 - k) * 2)
+
+    def twice(x, y):                         # contiguous 1-D float32 device arrays
+        if vector_width(x, y) != 16:         # strided, another dtype, sizes or offsets that differ
+            return plain_twice[...](x, y)    # (mod 16 bytes): the array kernel you had
+        head, quads, tail = vector_span(x, 16)
+        twice_quads[max(1, -(-quads // 256)), 256](address(x), address(y), x.size, head)
+
+    # x and y must outlive the launch: an address keeps nothing alive (PreparedLaunch's owners=)
+
+``gpukernels.ours.saxpy`` and ``gpukernels.ours.reduce_sum`` are complete examples (with
+``PreparedLaunch``, fallbacks and tests).
+
 Why addresses: Numba passes every array argument as 7 kernel parameters (meminfo, parent,
 nitems, itemsize, data, shape, stride: 56 bytes). A kernel of two arrays has 112 bytes of
 parameters; PyTorch's add has a few pointers. While the arrays sit in L2 the kernel is short
@@ -23,7 +55,62 @@ from __future__ import annotations
 
 import ctypes
 
+import numpy as np
 from numba import config
+
+from .problems import device_address
+
+__all__ = ["address", "vector_width", "vector_span", "load_f32", "store_f32", "load_f32x2", "store_f32x2",
+           "load_f32x4", "store_f32x4"]
+
+
+def address(array) -> int:
+    """The device address of ``array``'s first element, for an address kernel (an int64 argument).
+
+    Under the CUDA simulator, whose arrays are host memory, the host address: the simulator's
+    ``load_f32*`` read and write there. The address keeps nothing alive: hold the array for as long
+    as a launch may use it (``gpukernels.launch.PreparedLaunch(..., owners=(array, ...))``).
+    """
+    return device_address(array)
+
+
+def _streamable(array) -> bool:
+    return (getattr(array, "dtype", None) == np.float32 and getattr(array, "ndim", 0) == 1
+            and bool(array.flags["C_CONTIGUOUS"]))
+
+
+def vector_width(*arrays) -> int:
+    """The widest access, in bytes, that an address kernel may use on all ``arrays`` together.
+
+    16 (``load_f32x4``), 8 (``load_f32x2``) or 4 (``load_f32``) where every array is a contiguous
+    1-D float32 array, all have one size and their addresses agree modulo that many bytes: after
+    the same ``head`` floats (``vector_span``) every array sits on a boundary of that width, so one
+    index serves them all. 0 where an address kernel cannot take them at all (strided, another
+    dtype or shape, sizes that differ): launch a kernel on the arrays themselves instead. Any
+    one contiguous float32 array alone is 16.
+    """
+    if not arrays or not all(_streamable(a) for a in arrays) or len({a.size for a in arrays}) != 1:
+        return 0
+    addresses = [address(a) for a in arrays]
+    for width in (16, 8):
+        if len({p % width for p in addresses}) == 1:
+            return width
+    return 4
+
+
+def vector_span(array, width: int) -> tuple[int, int, int]:
+    """``(head, vectors, tail)`` of a contiguous float32 ``array`` for ``width``-byte accesses (4, 8, 16).
+
+    ``head`` floats (fewer than ``width / 4``) come before the first ``width``-byte boundary, then
+    ``vectors`` whole vectors of ``width / 4`` floats, then ``tail`` floats: head + vectors *
+    width / 4 + tail == array.size. An array shorter than its head is all head.
+    """
+    if width not in (4, 8, 16):
+        raise ValueError(f"width is 4, 8 or 16 bytes, got {width}")
+    n, per = array.size, width // 4
+    head = min((-address(array)) % width // 4, n)
+    vectors = (n - head) // per
+    return head, vectors, n - head - vectors * per
 
 
 def _host_floats(address: int, index: int, width: int):

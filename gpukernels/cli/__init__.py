@@ -6,8 +6,11 @@ with one line on stderr saying why. Output paths are checked before any work (``
 """
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+
+OUR_SUITE = "gpukernels.ours.suite:SUITE"
 
 
 class UsageError(Exception):
@@ -37,3 +40,26 @@ def writable_file(path: str | os.PathLike) -> Path:
     if p.exists() and not os.access(p, os.W_OK):
         raise UsageError(f"{p} is not writable")
     return p
+
+
+def add_suite_option(parser) -> None:
+    parser.add_argument("--suite", default=OUR_SUITE, metavar="MODULE:NAME",
+                        help="the project's gpukernels Suite, e.g. mykernels.bench:SUITE (default: %(default)s)")
+
+
+def load_suite(spec: str):
+    """The ``gpukernels.suite.Suite`` named ``module:attribute``; UsageError with the reason."""
+    from gpukernels.suite import Suite
+
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise UsageError(f"--suite {spec!r}: give MODULE:NAME, e.g. mykernels.bench:SUITE")
+    try:
+        found = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise UsageError(f"--suite {spec!r}: cannot import {module}: {exc}") from None
+    except AttributeError:
+        raise UsageError(f"--suite {spec!r}: {module} has no {attr}") from None
+    if not isinstance(found, Suite):
+        raise UsageError(f"--suite {spec!r} is a {type(found).__name__}, not a gpukernels Suite")
+    return found

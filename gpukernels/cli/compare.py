@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import UsageError, writable_file
+from . import UsageError, add_suite_option, load_suite, writable_file
 
 
 def add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default="results", help="asv results directory (read only)")
     parser.add_argument("--machine", help="machine to compare on (needed when several ran both commits)")
     add_gate_options(parser)
+    add_suite_option(parser)
     parser.add_argument("--markdown", nargs="?", const="-", metavar="FILE",
                         help="Markdown (for a PR comment) on stdout, or into FILE (the text still on stdout)")
     args = parser.parse_args(argv)
@@ -51,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         markdown_file = writable_file(args.markdown) if args.markdown not in (None, "-") else None
-        comparison = compare(load_results(args.results), args.base, args.head, args.machine,
+        suite = load_suite(args.suite)
+        comparison = compare(load_results(args.results, suite), args.base, args.head, args.machine,
                              args.factor, args.alpha, repo_dir=args.results, host_factor=args.host_factor,
-                             fail_on_host=args.fail_on_host)
+                             fail_on_host=args.fail_on_host, suite=suite)
     except (UsageError, NoResultsError, CompareError) as err:
         print(f"compare: {err}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import UsageError, writable_dir, writable_file
+from . import UsageError, add_suite_option, load_suite, writable_dir, writable_file
 from .compare import add_gate_options
 
 
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", help="asv results directory to keep (default: a temporary one)")
     parser.add_argument("--markdown", metavar="FILE", help="also write the comparison as Markdown to FILE")
     add_gate_options(parser)
+    add_suite_option(parser)
     args = parser.parse_args(argv)
 
     from gpukernels import continuous
@@ -40,13 +41,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:  # output paths first: a bad path must not cost a measurement
         markdown_file = writable_file(args.markdown) if args.markdown else None
+        suite = load_suite(args.suite)
         results = writable_dir(args.results) if args.results else continuous.temporary_results()
     except UsageError as err:
         print(f"continuous: {err}", file=sys.stderr)
         return 2
     plan = continuous.Plan(repo=Path(args.repo), base=args.base, head=args.head, results=results,
                            bench=args.bench, rounds=args.rounds, machine=args.machine, factor=args.factor,
-                           host_factor=args.host_factor, alpha=args.alpha, fail_on_host=args.fail_on_host)
+                           host_factor=args.host_factor, alpha=args.alpha, fail_on_host=args.fail_on_host,
+                           suite=suite)
     try:
         comparison = continuous.run(plan)
     except (continuous.ContinuousError, CompareError, NoResultsError) as err:

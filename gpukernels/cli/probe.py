@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                                  "under the simulator nothing is written unless --out is given)")
     args = p.parse_args(argv)
     # numba loads only past argument parsing: --help and a bad --out stay fast
-    from gpukernels import devices, probes
+    from gpukernels import devices
+    from gpukernels.ours import probes
 
     try:
         if args.out is not None:

@@ -1,6 +1,7 @@
 """Write the benchmark report (report.md, report.html, results.csv, PNGs) from asv results.
 
     gpukernels-report [--results results] [--out reports] [--machine NAME] [--commit HASH]
+                      [--suite MODULE:NAME]
 
 Files under --results that cannot be read are named on stderr and in the report; the rest is
 reported. Exit 2, with one line on stderr, when --out is not a writable directory (checked
@@ -12,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import UsageError, writable_dir
+from . import UsageError, add_suite_option, load_suite, writable_dir
 
 
 def _out_dir(out: str, results: str) -> Path:
@@ -29,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="reports", help="directory the report is written to")
     parser.add_argument("--machine", help="only this machine (default: every machine)")
     parser.add_argument("--commit", help="commit hash or prefix (default: latest commit per machine)")
+    add_suite_option(parser)
     args = parser.parse_args(argv)
     try:
         out = _out_dir(args.out, args.results)
+        suite = load_suite(args.suite)
     except UsageError as err:
         print(f"report: {err}", file=sys.stderr)
         return 2
@@ -40,12 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     from gpukernels.results import NoResultsError, load_results
 
     try:
-        results = load_results(args.results)  # NoResultsError names the files it could not read
+        results = load_results(args.results, suite)  # NoResultsError names the files it could not read
     except NoResultsError as err:
         print(f"report: {err}", file=sys.stderr)
         return 2
     try:
-        written = write_report(results, out, results_dir=args.results, machine=args.machine, commit=args.commit)
+        written = write_report(results, suite, out, results_dir=args.results, machine=args.machine,
+                               commit=args.commit)
     except ReportError as err:
         unread = f" ({len(results.unread)} file(s) not read: {', '.join(f for f, _ in results.unread)})" \
             if results.unread else ""

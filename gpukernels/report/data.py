@@ -1,13 +1,13 @@
-"""What the report reads: rows whose ids are in the catalogue, one commit per family and machine.
+"""What the report reads: rows whose ids are in the suite, one commit per family and machine.
 
 ``select`` turns the loader's tidy frame (gpukernels.results) into one ``MachineView`` per
-machine. Each catalogue family (an asv class) is taken from the newest commit of that machine
+machine. Each family of the suite (an asv class) is taken from the newest commit of that machine
 that ran it, so a partial run at the newest commit (``asv run --bench ...``) does not hide the
 families it did not run; every table says which commit it came from. ``--commit`` takes every
-family from that one commit. Rows whose ids are not in the catalogue (older suites) are counted
+family from that one commit. Rows whose ids are not in the suite (older suites) are counted
 per commit and otherwise ignored.
 
-Nothing here names a benchmark: ids are built from ``gpukernels.catalogue``.
+Nothing here names a benchmark: ids come from the ``Suite`` the report is given.
 """
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ from functools import cached_property
 
 import pandas as pd
 
-from .. import catalogue as cat
+from ..suite import BANDWIDTH, DEVICE_TIME, Family, Suite, param_label
 
 US = 1e6  # seconds -> microseconds
 GIGA = 1e9
 OK = "ok"  # the loader's status of a usable result
 MACHINE_FIELDS = ("gpu", "gpu_count", "compute_capability", "driver", "cuda_runtime", "numba_cuda",
-                  "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz", "cpu", "os")
+                  "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz", "sm_count", "fp32_peak_gflops",
+                  "cpu", "os")
 # A run date, where the loader exposes one (asv's per-benchmark ``started_at``); else commit dates only.
 RUN_DATE_COLUMNS = ("started_at", "run_date")
 
@@ -93,26 +94,13 @@ class Pick:
         return f"commit {self.short} ({when(self.date)})"
 
 
-def annotate(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with ``_family`` (the catalogue class id, or None for ids not in the catalogue)."""
+def annotate(frame: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """The frame with ``_family`` (the suite's class id, or None for ids not in the suite)."""
     families = {}
     for benchmark in frame.benchmark.unique():
-        found = cat.lookup(str(benchmark))
+        found = suite.lookup(str(benchmark))
         families[benchmark] = found[0].cls_id if found else None
     return frame.assign(_family=frame.benchmark.map(families))
-
-
-def bytes_moved(fam: cat.Family, params: dict) -> float:
-    """Bytes one parameter set of a family moves (NaN where the catalogue gives no byte count).
-
-    Kernel families: the op's bytes per element x n. Copies: ``nbytes`` once for host<->device,
-    read + written (2 x nbytes) on the device, as the catalogue's copy family counts them.
-    """
-    if fam.op and "n" in params:
-        return float(cat.OPS[fam.op].bytes_per_element * params["n"])
-    if fam.role == "copy" and "nbytes" in params:
-        return float(params["nbytes"]) * (2 if str(params.get("kind", "")).startswith("d2d") else 1)
-    return math.nan
 
 
 @dataclass
@@ -121,9 +109,10 @@ class MachineView:
 
     name: str
     info: dict
-    rows: pd.DataFrame  # catalogued rows, one pick per family
+    suite: Suite
+    rows: pd.DataFrame  # rows of the suite's ids, one pick per family
     picks: dict[str, Pick]  # family class id -> where its rows come from
-    skipped: pd.DataFrame  # rows of this machine whose ids are not in the catalogue (all commits)
+    skipped: pd.DataFrame  # rows of this machine whose ids are not in the suite (all commits)
     _wide: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -135,24 +124,30 @@ class MachineView:
         return _number(self.info.get("memory_bandwidth_gbs"))
 
     @property
+    def fp32_peak_gflops(self) -> float:
+        return _number(self.info.get("fp32_peak_gflops"))
+
+    @property
     def gpu(self) -> str:
         value = self.info.get("gpu")
         return value if isinstance(value, str) else ""
 
-    def pick(self, fam: cat.Family) -> Pick | None:
+    def pick(self, fam: Family | None) -> Pick | None:
+        if fam is None:
+            return None
         return self.picks.get(fam.cls_id)
 
-    def wide(self, fam: cat.Family | None) -> pd.DataFrame | None:
+    def wide(self, fam: Family | None) -> pd.DataFrame | None:
         """One row per parameter set of ``fam``: its parameters by name, one column per metric method
         (asv's median where the status is ok, else NaN), and ``status`` of the family's first metric.
-        None where the family was not run (or the catalogue has no such family)."""
+        None where the family was not run (or is None)."""
         if fam is None:
             return None
         if fam.cls_id not in self._wide:
             self._wide[fam.cls_id] = _wide(self.rows[self.rows._family == fam.cls_id], fam)
         return self._wide[fam.cls_id]
 
-    def bandwidth(self, fam: cat.Family) -> tuple[pd.Series, bool] | None:
+    def bandwidth(self, fam: Family | None) -> tuple[pd.Series, bool] | None:
         """GB/s per parameter set of ``fam`` (aligned with ``wide``) and whether it was derived.
 
         The stored bandwidth metric where the family has one; else bytes moved / median device
@@ -160,12 +155,12 @@ class MachineView:
         wide = self.wide(fam)
         if wide is None:
             return None
-        if cat.BANDWIDTH.method in wide:
-            return wide[cat.BANDWIDTH.method], False
-        if cat.DEVICE_TIME.method not in wide:  # e.g. a partial run holding only the clock metrics
+        if BANDWIDTH.method in wide:
+            return wide[BANDWIDTH.method], False
+        if DEVICE_TIME.method not in wide:  # e.g. a partial run holding only the clock metrics
             return pd.Series(math.nan, index=wide.index, dtype=float), False
-        moved = wide.apply(lambda row: bytes_moved(fam, {p: row[p] for p in fam.param_names}), axis=1)
-        return moved / wide[cat.DEVICE_TIME.method] / GIGA, True
+        moved = wide.apply(lambda row: fam.bytes_moved({p: row[p] for p in fam.param_names}), axis=1)
+        return moved / wide[DEVICE_TIME.method] / GIGA, True
 
     @cached_property
     def ceiling(self) -> Ceiling | None:
@@ -186,14 +181,14 @@ class Selection:
     commit: str | None  # the commit asked for, if any
 
 
-def select(frame: pd.DataFrame, machine: str | None = None, commit: str | None = None) -> Selection:
+def select(frame: pd.DataFrame, suite: Suite, machine: str | None = None, commit: str | None = None) -> Selection:
     """One view per machine. ``commit`` (full hash or prefix) takes every family from that commit;
     without it each family comes from the newest commit that ran it. ReportError when empty."""
     if machine is not None:
         if machine not in set(frame.machine):
             raise ReportError(f"no results for machine {machine!r}; have {sorted(set(frame.machine))}")
         frame = frame[frame.machine == machine]
-    frame = annotate(frame)
+    frame = annotate(frame, suite)
     chosen = frame
     if commit is not None:
         chosen = frame[frame.commit.str.startswith(commit)]
@@ -204,11 +199,11 @@ def select(frame: pd.DataFrame, machine: str | None = None, commit: str | None =
     views = {}
     for name, rows in chosen.groupby("machine", sort=True):
         all_rows = frame[frame.machine == name]
-        views[name] = _view(str(name), rows, all_rows)
+        views[name] = _view(str(name), suite, rows, all_rows)
     return Selection(machines=views, frame=frame, commit=commit)
 
 
-def _view(name: str, rows: pd.DataFrame, all_rows: pd.DataFrame) -> MachineView:
+def _view(name: str, suite: Suite, rows: pd.DataFrame, all_rows: pd.DataFrame) -> MachineView:
     known = rows[rows._family.notna()]
     picks: dict[str, Pick] = {}
     parts = []
@@ -223,6 +218,7 @@ def _view(name: str, rows: pd.DataFrame, all_rows: pd.DataFrame) -> MachineView:
     return MachineView(
         name=name,
         info=info,
+        suite=suite,
         rows=pd.concat(parts) if parts else known,
         picks=picks,
         skipped=all_rows[all_rows._family.isna()],
@@ -236,8 +232,8 @@ def _number(value: object) -> float:
         return math.nan
 
 
-def order_key(fam: cat.Family, name: str):
-    """Sort key for values of parameter ``name``: the catalogue's order, unknown values after."""
+def order_key(fam: Family, name: str):
+    """Sort key for values of parameter ``name``: the suite's order, unknown values after."""
     values = dict(fam.params).get(name, ())
     position = {v: i for i, v in enumerate(values)}
 
@@ -247,12 +243,12 @@ def order_key(fam: cat.Family, name: str):
     return key
 
 
-def _wide(rows: pd.DataFrame, fam: cat.Family) -> pd.DataFrame | None:
+def _wide(rows: pd.DataFrame, fam: Family) -> pd.DataFrame | None:
     if rows.empty:
         return None
     # no value: not ok, NaN, +-inf, or a time or rate <= 0 (the loader calls those invalid; kept out here too)
     median = pd.to_numeric(rows["median"], errors="coerce")
-    rates = {m.method for m in fam.metrics if m.unit in (cat.UNIT_SECONDS, "MHz") or m.unit.endswith("/s")}
+    rates = {m.method for m in fam.metrics if m.is_speed or m.unit == "MHz"}
     usable = (rows.status == OK) & (median.abs() < math.inf) & (~rows.method.isin(rates) | (median > 0))
     rows = rows.assign(_v=median.where(usable))
     names = list(fam.param_names)
@@ -278,12 +274,11 @@ def _wide(rows: pd.DataFrame, fam: cat.Family) -> pd.DataFrame | None:
 
 
 def _ceiling(view: MachineView) -> Ceiling | None:
-    """The best streaming bandwidth of the run beyond L2: device-to-device copies and every
-    ``kernels.*`` family's bandwidth (peers included), so no bandwidth beyond L2 exceeds it."""
+    """The best streaming bandwidth of the run beyond L2: every family the suite marks
+    ``streaming`` (copies, memory-bound ops, peers included), so no bandwidth beyond L2 exceeds it."""
     best: Ceiling | None = None
     l2 = view.l2_bytes
-    candidates = [f for f in cat.FAMILIES if f.role == "copy" or (f.area == "kernels" and f.op)]
-    for fam in candidates:
+    for fam in (f for f in view.suite.families if f.streaming):
         found = view.bandwidth(fam)
         if found is None:
             continue
@@ -291,16 +286,14 @@ def _ceiling(view: MachineView) -> Ceiling | None:
         wide = view.wide(fam)
         for i, row in wide.iterrows():
             params = {p: row[p] for p in fam.param_names}
-            if fam.role == "copy" and not str(params.get("kind", "")).startswith("d2d"):
-                continue
+            moved = fam.bytes_moved(params)
             if l2 == l2:
-                beyond = bytes_moved(fam, params) > l2
-            else:  # L2 size unknown: only the largest size counts
-                size = "n" if "n" in params else "nbytes"
-                beyond = params[size] == wide[size].max()
+                beyond = moved > l2
+            else:  # L2 size unknown: only the largest problem counts
+                beyond = moved == max(fam.bytes_moved({p: r[p] for p in fam.param_names}) for _, r in wide.iterrows())
             value = gbs.iloc[i]
             if beyond and value == value and (best is None or value > best.gbs):
-                where = ", ".join(f"{p}={cat.param_label(v)}" for p, v in params.items())
+                where = ", ".join(f"{p}={param_label(v)}" for p, v in params.items())
                 best = Ceiling(float(value), f"{fam.cls_id} {where}", view.pick(fam))
     return best
 

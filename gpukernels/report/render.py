@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import Results
+from ..suite import Suite
 from . import sections as s
 from .data import ReportError, Size, select, size_label
 from .tables import Table
@@ -96,12 +97,13 @@ def _png(figure) -> bytes:
 
 def write_report(
     results: Results,
+    suite: Suite,
     out_dir: str | Path,
     results_dir: str | Path | None = None,
     machine: str | None = None,
     commit: str | None = None,
 ) -> list[Path]:
-    """Render the report for the selection into ``out_dir``: per machine, each catalogue family from the
+    """Render the report of ``suite`` for the selection into ``out_dir``: per machine, each family from the
     newest commit that ran it, or every family from ``commit``. Returns the files written.
 
     Raises ReportError when the selection is empty or ``out_dir`` lies inside ``results_dir``.
@@ -111,7 +113,7 @@ def write_report(
         source = Path(results_dir).resolve()
         if out == source or source in out.parents:
             raise ReportError(f"refusing to write the report into the results directory {source}")
-    selection = select(results.frame, machine, commit)
+    selection = select(results.frame, suite, machine, commit)
     content = s.build(results, selection)
     out.mkdir(parents=True, exist_ok=True)
 

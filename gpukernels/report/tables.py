@@ -1,29 +1,27 @@
-"""Report tables, built from the catalogue and one ``MachineView`` (gpukernels.report.data).
+"""Report tables, built from the suite and one ``MachineView`` (gpukernels.report.data).
 
 Each function returns a ``Table`` (a frame whose columns are the headers, units in parentheses,
 and a caption naming the families, the commit and the timing method behind every number) or
 None where its families were not run. No benchmark id is written here: ids, params, byte and
-flop counts, timing descriptions come from ``gpukernels.catalogue``.
+flop counts and timing methods come from the ``Suite`` the view carries, for any user's ops.
 
-Every quantity appears in one table only: device time and GB/s per implementation in the op
-tables, host baselines in their own table, ratios against the peers in the peers table, copy
-bandwidth in the copies table, launch costs in the launch table.
+Every quantity appears in one table only: device time, GB/s and GFLOP/s per implementation in
+the op tables, host baselines in their own table, ratios against the peers in the peers table.
 """
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import catalogue as cat
+from ..suite import (BANDWIDTH, COMPUTE, DEVICE_TIME, SM_CLOCK, THROTTLE, WALL_TIME, Family, Op, TimingMethod,
+                     param_label)
 from .data import (  # noqa: F401  (ReportError and size_label are re-exported for the CLI and tests)
     GIGA, OK, US, MachineView, ReportError, Selection, Size, run_dates, size_label, when,
 )
 
 NOT_RECORDED = "not recorded"
-E2E = "end_to_end"  # the catalogue role of the end-to-end family, also a seed-audit method
 
 
 @dataclass
@@ -32,27 +30,18 @@ class Table:
     caption: str
 
 
-# --- catalogue look-ups ------------------------------------------------------------------------
+# --- helpers ---------------------------------------------------------------------------------
 
-def op_family(op: cat.Op, role: str) -> cat.Family | None:
-    """The family of ``op`` with ``role`` ('kernel', 'baseline', 'variants', ...)."""
-    return next((f for f in cat.FAMILIES if f.op == op.name and f.role == role), None)
-
-
-def role_families(role: str) -> tuple[cat.Family, ...]:
-    return cat.families(role=role)
+def timing_text(fam: Family) -> str:
+    """'graph: what it measures' for each timing method the family uses."""
+    return "; ".join(f"{m.name}: {m.what}" for m in fam.methods())
 
 
-def role_family(role: str) -> cat.Family | None:
-    """The first (for most roles, the only) family of ``role``; None if the catalogue has none."""
-    return next(iter(role_families(role)), None)
+def method_text(method: TimingMethod) -> str:
+    return f"{method.name} ({'host' if method.host_bound else 'device'}-bound): {method.what}"
 
 
-def timing_text(key: str) -> str:
-    return f"{key}: {cat.TIMING_METHODS.get(key, 'not described in the catalogue')}"
-
-
-def source(view: MachineView, *fams: cat.Family) -> str:
+def source(view: MachineView, *fams: Family | None) -> str:
     """'kernels.X at commit abcdef12 (date)' for each family that was run."""
     parts = []
     for fam in fams:
@@ -62,28 +51,36 @@ def source(view: MachineView, *fams: cat.Family) -> str:
     return "; ".join(parts)
 
 
-def impl_label(op: cat.Op, impl: str) -> str:
+def impl_label(op: Op, impl: str) -> str:
     return f"{impl} (ours)" if impl == op.ours else impl
 
 
-def l2_limit(view: MachineView, op: cat.Op) -> float:
-    """Largest n whose working set (bytes per element x n) fits in L2."""
-    return view.l2_bytes / op.bytes_per_element
+def axes_of(op: Op, row) -> dict:
+    """The op's axis values of one wide row (a Series or namedtuple)."""
+    get = row.get if hasattr(row, "get") else (lambda k: getattr(row, k))
+    return {a: int(get(a)) for a in op.axis_names}
 
 
-def fits_l2(view: MachineView, op: cat.Op, n: int) -> bool | float:
-    limit = l2_limit(view, op)
-    return n <= limit if limit == limit else math.nan
+def axis_header(op: Op, axis: str) -> str:
+    return f"{axis} (elements)" if len(op.axes) == 1 else axis
 
 
-def l2_sentence(view: MachineView, op: cat.Op) -> str:
-    limit = l2_limit(view, op)
-    if limit != limit:
+def fits_l2(view: MachineView, op: Op, axes: dict) -> bool | float:
+    l2 = view.l2_bytes
+    return op.bytes(**axes) <= l2 if l2 == l2 else math.nan
+
+
+def l2_sentence(view: MachineView, op: Op) -> str:
+    l2 = view.l2_bytes
+    if l2 != l2:
         return "L2 size unknown (machine.json has no l2_bytes)."
-    inside = [n for n in op.sizes if n <= limit]
-    last = f"sizes up to n = {size_label(max(inside))} fit" if inside else "no size fits"
-    return (f"L2 boundary: n = {limit:,.0f} ({op.bytes_per_element} bytes per element x n = "
-            f"{view.l2_bytes / 1e6:.1f} MB of L2); {last} and measure the cache rather than memory.")
+    if len(op.axes) != 1:
+        return f"Problems whose bytes moved fit in L2 ({l2 / 1e6:.1f} MB) measure the cache rather than memory."
+    (axis, values), = op.axes
+    inside = [v for v in values if op.bytes(**{axis: v}) <= l2]
+    last = f"sizes up to {axis} = {size_label(max(inside))} fit" if inside else "no size fits"
+    return (f"L2 boundary: {l2 / 1e6:.1f} MB of L2 against the bytes each call moves; {last} and measure the "
+            "cache rather than memory.")
 
 
 def throttle_text(value: float, status: str) -> str:
@@ -98,7 +95,11 @@ def _col(wide: pd.DataFrame, method: str) -> pd.Series:
     return wide[method] if method in wide else pd.Series(math.nan, index=wide.index)
 
 
-def missing_sentence(wide: pd.DataFrame, by: str, size: str) -> str | None:
+def _where(row, names: tuple[str, ...]) -> str:
+    return ", ".join(f"{n}={param_label(row[n])}" for n in names)
+
+
+def missing_sentence(wide: pd.DataFrame, by: str, sizes: tuple[str, ...]) -> str | None:
     """'torch: skipped at every size; seed: failed at n=2^28' for parameter sets without a value."""
     bad = wide[wide.status != OK]
     if bad.empty:
@@ -108,46 +109,10 @@ def missing_sentence(wide: pd.DataFrame, by: str, size: str) -> str | None:
         total = int((wide[by] == key).values.nonzero()[0].size)
         for status, group in rows.groupby("status", sort=False):
             where = ("every size" if len(group) == total
-                     else ", ".join(f"{size}={cat.param_label(v)}" for v in group[size]))
+                     else "; ".join(_where(r, sizes) for _, r in group.iterrows()))
             parts.append(f"{key}: {status} at {where}")
     return ("Parameter sets without a value: " + "; ".join(parts) + " (skipped = asv NaN, e.g. a peer library "
             "absent or a size too large for the device; failed = asv null; invalid = not a measurement).")
-
-
-# --- machines and ceilings ---------------------------------------------------------------------
-
-def machines(sel: Selection) -> Table:
-    rows = []
-    for name, view in sel.machines.items():
-        info = view.info
-        card = _card(view)
-        rows.append({
-            "machine": name,
-            "GPU": info.get("gpu"),
-            "GPUs (count)": _int(info.get("gpu_count")),
-            "compute capability": info.get("compute_capability"),
-            "driver (version)": info.get("driver"),
-            "CUDA runtime (version)": info.get("cuda_runtime"),
-            "numba-cuda (version)": info.get("numba_cuda"),
-            "L2 (MB)": view.l2_bytes / 1e6,
-            "theoretical peak (GB/s)": view.peak_gbs,
-            "default SM clock (MHz)": _number(info.get("sm_clock_default_mhz")),
-            "card (UUID prefix, hex)": card,
-        })
-    fam = role_family("card")
-    caption = ("From each machine's machine.json; theoretical peak = 2 x memory clock x bus width / 8."
-               + (f" Card: {fam.cls_id} ({fam.what})." if fam else ""))
-    return Table(pd.DataFrame(rows), caption)
-
-
-def _card(view: MachineView) -> str:
-    for fam in role_families("card"):
-        wide = view.wide(fam)
-        if wide is not None:
-            value = wide[fam.metrics[0].method].iloc[0]
-            if value == value:
-                return f"{int(value):012x}"
-    return "-"
 
 
 def _number(value: object) -> float:
@@ -162,6 +127,43 @@ def _int(value: object) -> int | float:
         return int(float(value))
     except (TypeError, ValueError):
         return math.nan
+
+
+# --- machines and ceilings ---------------------------------------------------------------------
+
+def machines(sel: Selection) -> Table:
+    rows = []
+    for name, view in sel.machines.items():
+        info = view.info
+        rows.append({
+            "machine": name,
+            "GPU": info.get("gpu"),
+            "GPUs (count)": _int(info.get("gpu_count")),
+            "compute capability": info.get("compute_capability"),
+            "driver (version)": info.get("driver"),
+            "CUDA runtime (version)": info.get("cuda_runtime"),
+            "numba-cuda (version)": info.get("numba_cuda"),
+            "L2 (MB)": view.l2_bytes / 1e6,
+            "theoretical peak (GB/s)": view.peak_gbs,
+            "FP32 peak (GFLOP/s)": view.fp32_peak_gflops,
+            "default SM clock (MHz)": _number(info.get("sm_clock_default_mhz")),
+            "card (UUID prefix, hex)": _card(view),
+        })
+    fam = next(iter(sel.machines.values())).suite.identity_family() if sel.machines else None
+    caption = ("From each machine's machine.json; theoretical peak = 2 x memory clock x bus width / 8; FP32 peak = "
+               "SMs x FP32 lanes x 2 x default SM clock (absent from machines registered before it was recorded)."
+               + (f" Card: {fam.cls_id} ({fam.what})." if fam else ""))
+    return Table(pd.DataFrame(rows), caption)
+
+
+def _card(view: MachineView) -> str:
+    fam = view.suite.identity_family()
+    wide = view.wide(fam)
+    if wide is not None:
+        value = wide[fam.metrics[0].method].iloc[0]
+        if value == value:
+            return f"{int(value):012x}"
+    return "-"
 
 
 def ceilings(sel: Selection) -> Table | None:
@@ -179,153 +181,178 @@ def ceilings(sel: Selection) -> Table | None:
         })
     if not rows:
         return None
-    kinds = ", ".join(k for k in cat.COPY_KINDS if k.startswith("d2d"))
+    suite = next(iter(sel.machines.values())).suite
+    streaming = [f for f in suite.families if f.streaming]
     return Table(pd.DataFrame(rows), (
-        f"The report's bandwidth ceiling per machine: the best of the device-to-device copies ({kinds}) and "
-        "every kernels.* family's bandwidth (ours and the peers) at sizes beyond L2, in the runs shown. "
-        "No bandwidth beyond L2 exceeds it, by construction. Medians of asv's samples; timing: "
-        + "; ".join(f"{f.cls_id} {timing_text(f.timing)}" for f in role_families("copy"))
-        + "; kernels.* " + ", ".join(timing_text(k) for k in dict.fromkeys(
-            f.timing for f in cat.FAMILIES if f.area == "kernels")) + "."))
+        "The report's bandwidth ceiling per machine: the best bandwidth at sizes beyond L2, in the runs shown, of "
+        f"every streaming family ({', '.join(f.cls_id for f in streaming)}: ours and the peers). No bandwidth "
+        "beyond L2 exceeds it, by construction. Medians of asv's samples; timing: "
+        + "; ".join(dict.fromkeys(method_text(m) for f in streaming for m in f.methods())) + "."))
 
 
 # --- per op ------------------------------------------------------------------------------------
 
-def op_bandwidth(view: MachineView, op: cat.Op) -> tuple[pd.DataFrame, bool] | None:
-    """GB/s per n (rows) and GPU implementation (columns), and whether derived from device time."""
-    fam = op_family(op, "kernel")
-    found = view.bandwidth(fam) if fam else None
-    if found is None:
+def rates(view: MachineView, op: Op) -> tuple[pd.DataFrame, str] | None:
+    """The op's headline rate per problem (rows: axes; columns: GPU implementations) and its header:
+    GFLOP/s for compute-bound ops, else GB/s (stored, or derived from the median device time)."""
+    fam = op.kernel_family
+    wide = view.wide(fam)
+    if wide is None:
         return None
-    gbs, derived = found
-    wide = view.wide(fam).assign(_gbs=gbs.to_numpy())
-    table = wide.pivot_table(index="n", columns="impl", values="_gbs", aggfunc="first", dropna=False)
-    impls = [i for i in op.gpu if i in table.columns] + [i for i in table.columns if i not in op.gpu]
-    return table.reindex(columns=impls).sort_index(), derived
+    if op.compute_bound:
+        value = _col(wide, COMPUTE.method) if COMPUTE.method in wide else pd.Series(
+            [op.flops(**axes_of(op, r)) for _, r in wide.iterrows()], index=wide.index) / _col(
+            wide, DEVICE_TIME.method) / GIGA
+        header = "compute (GFLOP/s)"
+    else:
+        value, derived = view.bandwidth(fam)
+        header = bandwidth_header(derived)
+    axes = list(op.axis_names)
+    table = wide.assign(_rate=value.to_numpy()).pivot_table(index=axes, columns="impl", values="_rate",
+                                                           aggfunc="first", dropna=False)
+    impls = [i for i in op.gpu_impls if i in table.columns] + [i for i in table.columns if i not in op.gpu_impls]
+    return table.reindex(columns=impls).sort_index(), header
 
 
 def bandwidth_header(derived: bool) -> str:
     return "bandwidth (GB/s, derived: bytes / median device time)" if derived else "bandwidth (GB/s)"
 
 
-def op_table(view: MachineView, op: cat.Op) -> Table | None:
-    fam, base_fam = op_family(op, "kernel"), op_family(op, "baseline")
+def op_table(view: MachineView, op: Op) -> Table | None:
+    fam, base_fam = op.kernel_family, op.baseline_family
     wide = view.wide(fam)
     if wide is None:
         return None
     gbs, derived = view.bandwidth(fam)
-    seconds = _col(wide, cat.DEVICE_TIME.method)
+    seconds = _col(wide, DEVICE_TIME.method)
     base = view.wide(base_fam)
-    host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
+    host = {} if base is None else {(r["impl"], tuple(axes_of(op, r).values())): r[WALL_TIME.method]
+                                    for _, r in base.iterrows()}
     ceiling = view.ceiling.gbs if view.ceiling else math.nan
-    throttle = _col(wide, cat.THROTTLE.method)
+    peak = view.fp32_peak_gflops
+    throttle = _col(wide, THROTTLE.method)
+    order = list(op.gpu_impls)
     rows = []
     for i, r in wide.iterrows():
         if r.status == "skipped" and seconds[i] != seconds[i]:
             continue  # said once in the sentence under the table
-        row = {
-            "n (elements)": Size(r.n),
+        axes = axes_of(op, r)
+        gflops = op.flops(**axes) / seconds[i] / GIGA
+        row = {axis_header(op, a): Size(v) for a, v in axes.items()}
+        row.update({
             "impl": impl_label(op, r.impl),
             "device time (us)": seconds[i] * US,
             bandwidth_header(derived): gbs[i],
-            "compute (GFLOP/s)": op.flops_per_element * r.n / seconds[i] / GIGA,
-            "of ceiling (%)": 100 * gbs[i] / ceiling,
-            "fits in L2": fits_l2(view, op, r.n),
-            "throttled (NVML flags)": throttle_text(throttle[i], r.status),
-        }
-        for cpu in op.cpu:
-            row[f"speedup vs {cpu} (x)"] = host.get((cpu, r.n), math.nan) / seconds[i]
-        row["_order"] = (r.n, op.gpu.index(r.impl) if r.impl in op.gpu else len(op.gpu))
+            "compute (GFLOP/s)": gflops,
+        })
+        if op.compute_bound:
+            row["of FP32 peak (%)"] = 100 * gflops / peak
+        else:
+            row["of ceiling (%)"] = 100 * gbs[i] / ceiling
+            row["fits in L2"] = fits_l2(view, op, axes)
+        row["throttled (NVML flags)"] = throttle_text(throttle[i], r.status)
+        for cpu in op.host_impls:
+            row[f"speedup vs {cpu} (x)"] = host.get((cpu, tuple(axes.values())), math.nan) / seconds[i]
+        row["_order"] = (*axes.values(), order.index(r.impl) if r.impl in order else len(order))
         rows.append(row)
     if not rows:
         return None
     frame = pd.DataFrame(rows).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
-    host_source = (f"{source(view, base_fam)}, timing {timing_text(base_fam.timing)}"
+    host_source = (f"{source(view, base_fam)}, timing {timing_text(base_fam)}"
                    if base_fam and view.pick(base_fam) else "not run")
+    against = ("% of the machine's FP32 peak (Machines and GPUs)" if op.compute_bound
+               else "% of the machine's bandwidth ceiling (Machines and GPUs)")
     caption = (
-        f"{op.name} ({op.what}). Device time: {source(view, fam)}, timing {timing_text(fam.timing)}. "
-        f"Bandwidth = {op.bytes_per_element} bytes per element x n / time and GFLOP/s = "
-        f"{op.flops_per_element} flop per element x n / time, from the same samples; % of the machine's "
-        f"ceiling (Machines and GPUs). Speedup = host baseline time / device time (kernel only; host: "
-        f"{host_source}). Throttled: NVML readings with a slowdown reason or SM clock below 75% of default "
-        f"during the samples (0 = no). {l2_sentence(view, op)}"
+        f"{op.name} ({op.what}). Device time: {source(view, fam)}, timing {timing_text(fam)}. "
+        f"Bandwidth = bytes moved / time and GFLOP/s = flops / time (the op's declared counts), from the same "
+        f"samples; {against}. Speedup = host baseline time / device time (kernel only; host: {host_source}). "
+        f"Throttled: NVML readings with a slowdown reason or SM clock below 75% of default during the samples "
+        f"(0 = no). {l2_sentence(view, op)}"
     )
     return Table(frame, caption)
 
 
-def op_missing(view: MachineView, op: cat.Op) -> str | None:
-    fam = op_family(op, "kernel")
-    wide = view.wide(fam)
-    return None if wide is None else missing_sentence(wide, "impl", "n")
+def op_missing(view: MachineView, op: Op) -> str | None:
+    wide = view.wide(op.kernel_family)
+    return None if wide is None else missing_sentence(wide, "impl", op.axis_names)
 
 
-def baselines(view: MachineView, op: cat.Op) -> Table | None:
-    fam = op_family(op, "baseline")
+def baselines(view: MachineView, op: Op) -> Table | None:
+    fam = op.baseline_family
     wide = view.wide(fam)
     if wide is None:
         return None
-    table = wide.pivot_table(index="n", columns="impl", values=cat.WALL.method, aggfunc="first", dropna=False)
-    impls = [i for i in op.cpu if i in table.columns] + [i for i in table.columns if i not in op.cpu]
+    axes = list(op.axis_names)
+    table = wide.pivot_table(index=axes, columns="impl", values=WALL_TIME.method, aggfunc="first", dropna=False)
+    impls = [i for i in op.host_impls if i in table.columns] + [i for i in table.columns if i not in op.host_impls]
     table = table.reindex(columns=impls).sort_index() * US
-    frame = pd.DataFrame({"n (elements)": [Size(n) for n in table.index]})
+    keys = table.index.to_frame(index=False)
+    frame = pd.DataFrame({axis_header(op, a): [Size(v) for v in keys[a]] for a in axes})
     for impl in impls:
         frame[f"{impl} (us)"] = table[impl].to_numpy()
-    return Table(frame, f"{op.name} host baselines: {source(view, fam)}, timing {timing_text(fam.timing)}.")
+    return Table(frame, f"{op.name} host baselines: {source(view, fam)}, timing {timing_text(fam)}.")
 
 
-def peers(view: MachineView, op: cat.Op) -> Table | None:
-    """Our best implementation against each peer library: ratio of GB/s per size, and the fastest."""
-    found = op_bandwidth(view, op)
-    present = [p for p in cat.PEERS if p in op.gpu]
+def _problem_label(op: Op, key) -> str:
+    values = key if isinstance(key, tuple) else (key,)
+    return " x ".join(size_label(v) for v in values)
+
+
+def peers(view: MachineView, op: Op) -> Table | None:
+    """Our best implementation against each peer library: ratio of rates per problem, and the fastest."""
+    found = rates(view, op)
+    present = [p for p in op.peers if found is not None and p in found[0]]
     if found is None or op.ours not in found[0] or not present:
         return None
-    table, _ = found
+    table, header = found
     contenders = [op.ours, *present]
     rows = []
-    for n, row in table.iterrows():
-        record = {"n (elements)": Size(n)}
+    for key, row in table.iterrows():
+        record = {axis_header(op, a): Size(v) for a, v in zip(op.axis_names, key if isinstance(key, tuple) else (key,))}
         for peer in present:
             record[f"ours vs {peer} (x)"] = row.get(op.ours, math.nan) / row.get(peer, math.nan)
         measured = {c: row.get(c, math.nan) for c in contenders if row.get(c, math.nan) == row.get(c, math.nan)}
         record["fastest"] = impl_label(op, max(measured, key=measured.get)) if len(measured) > 1 else "-"
         rows.append(record)
-    fam = op_family(op, "kernel")
+    fam = op.kernel_family
     return Table(pd.DataFrame(rows), (
-        f"{op.name}: our best Numba kernel ({op.ours}) against {', '.join(present)}: ratio = our GB/s / the "
-        f"peer's GB/s at each size (above 1: ours is faster); fastest of the three. {source(view, fam)}, "
-        f"timing {timing_text(fam.timing)}. {l2_sentence(view, op)}"))
+        f"{op.name}: our best Numba kernel ({op.ours}) against {', '.join(present)}: ratio = our {header} / the "
+        f"peer's at each problem size (above 1: ours is faster); fastest of them. {source(view, fam)}, "
+        f"timing {timing_text(fam)}. {l2_sentence(view, op)}"))
 
 
-def peer_sentences(view: MachineView, op: cat.Op) -> list[str]:
-    """The headline answer per op: does our Numba kernel keep up with CuPy and PyTorch?"""
-    found = op_bandwidth(view, op)
+def peer_sentences(view: MachineView, op: Op) -> list[str]:
+    """The headline answer per op: does our Numba kernel keep up with the peer libraries?"""
+    found = rates(view, op)
     if found is None or op.ours not in found[0]:
         return []
     table, _ = found
-    limit = l2_limit(view, op)
+    l2 = view.l2_bytes
+    beyond = pd.Series([op.bytes(**dict(zip(op.axis_names, k if isinstance(k, tuple) else (k,)))) > l2
+                        for k in table.index], index=table.index)
     out = []
-    for peer in (p for p in cat.PEERS if p in op.gpu):
+    for peer in op.peers:
         ratio = (table[op.ours] / table[peer]) if peer in table else pd.Series(dtype=float)
         ratio = ratio.dropna()
         if ratio.empty:
             out.append(f"{op.name}: {peer} was not measured on this machine (skipped).")
             continue
         parts = []
-        groups = ((("beyond L2", ratio[ratio.index > limit]), ("in L2", ratio[ratio.index <= limit]))
-                  if limit == limit else (("at the sizes measured (L2 size unknown)", ratio),))
+        groups = ((("beyond L2", ratio[beyond.reindex(ratio.index)]), ("in L2", ratio[~beyond.reindex(ratio.index)]))
+                  if l2 == l2 else (("at the sizes measured (L2 size unknown)", ratio),))
         for label, part in groups:
             if part.empty:
                 continue
             wins = int((part > 1).values.nonzero()[0].size)
             low, high = part.min(), part.max()
             span = f"{low:.3g}x" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}x to {high:.3g}x"
-            parts.append(f"{label} (n = {size_label(part.index.min())} to {size_label(part.index.max())}) "
-                         f"ours runs at {span} {peer}'s bandwidth and is faster at {wins} of {len(part)} sizes")
+            sizes = f"{', '.join(op.axis_names)} = {_problem_label(op, part.index.min())} to " \
+                    f"{_problem_label(op, part.index.max())}"
+            parts.append(f"{label} ({sizes}) ours runs at {span} {peer}'s speed and is faster at {wins} of "
+                         f"{len(part)} sizes")
         out.append(f"{op.name}, {op.ours} vs {peer}: " + "; ".join(parts) + ".")
     return out
 
-
-# --- vector-add specifics (by role) ----------------------------------------------------------
 
 def spread(wide: pd.DataFrame, rows: str, cols: str, value: str) -> tuple[list, dict[object, pd.Series]]:
     """``value`` laid out by two parameters: the ``rows`` keys in order of appearance, and for each
@@ -333,147 +360,6 @@ def spread(wide: pd.DataFrame, rows: str, cols: str, value: str) -> tuple[list, 
     row_keys = list(dict.fromkeys(wide[rows]))
     return row_keys, {c: wide[wide[cols] == c].set_index(rows)[value].reindex(row_keys)
                       for c in dict.fromkeys(wide[cols])}
-
-
-def variants(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
-    wide = view.wide(fam)
-    if wide is None:
-        return None
-    gbs, derived = view.bandwidth(fam)
-    op = cat.OPS[fam.op]
-    names, by_size = spread(wide.assign(_gbs=gbs.to_numpy()), "variant", "n", "_gbs")
-    frame = pd.DataFrame({"variant": names, "what it does": [op.what_impl.get(v, "-") for v in names]})
-    unit = "GB/s, derived" if derived else "GB/s"
-    for n, at in by_size.items():
-        frame[f"n = {size_label(n)} ({unit})"] = at.to_numpy()
-    sentences = []
-    for n, at in by_size.items():
-        at = at.dropna()
-        if at.empty:
-            continue
-        best = at.idxmax()
-        why = op.what_impl.get(best)
-        sentences.append(f"At n = {size_label(n)} the fastest variant is {best}"
-                         + (f": {why}." if why else " (the catalogue has no description of it)."))
-    caption = (f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; bandwidth = "
-               f"{op.bytes_per_element} bytes per element x n / device time. {l2_sentence(view, op)}")
-    return Table(frame, caption), sentences
-
-
-def block_sizes(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
-    wide = view.wide(fam)
-    if wide is None:
-        return None
-    wide = wide.assign(_us=(_col(wide, cat.DEVICE_TIME.method) * US).to_numpy())
-    sizes, by_block = spread(wide, "n", "block", "_us")
-    frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
-    for b, at in by_block.items():
-        frame[f"block {b} (us)"] = at.to_numpy()
-    sentences = []
-    for n, at in spread(wide, "block", "n", "_us")[1].items():
-        at = at.dropna()
-        if len(at) > 1:
-            sentences.append(f"n = {size_label(n)}: fastest at block {at.idxmin()}, "
-                             f"block {at.idxmax()} takes {at.max() / at.min():.3g}x as long.")
-    return Table(frame, f"{fam.what}: device time. {source(view, fam)}, timing {timing_text(fam.timing)}."), sentences
-
-
-def timing_modes(view: MachineView, fam: cat.Family) -> Table | None:
-    wide = view.wide(fam)
-    if wide is None:
-        return None
-    wide = wide.assign(_us=_col(wide, cat.DEVICE_TIME.method).to_numpy() * US)
-    modes, by_size = spread(wide, "mode", "n", "_us")
-    frame = pd.DataFrame({"timing method": modes,
-                          "what it measures": [cat.TIMING_METHODS.get(m, "-") for m in modes]})
-    for n, at in by_size.items():
-        frame[f"n = {size_label(n)} (us)"] = at.to_numpy()
-    return Table(frame, (f"{fam.what}: time per launch. {source(view, fam)}; every number in a row was produced "
-                         "by that row's timing method (described beside it)."))
-
-
-def _with_baseline(view: MachineView, fam: cat.Family) -> tuple | None:
-    """(wide frame, op, the op's host-baseline family, its wide frame or None) for a vector-add
-    family, or None when this machine has no results for ``fam``."""
-    wide = view.wide(fam)
-    if wide is None:
-        return None
-    op = cat.OPS[fam.op]
-    base_fam = op_family(op, "baseline")
-    return wide, op, base_fam, view.wide(base_fam)
-
-
-def seed_audit(view: MachineView, fam: cat.Family) -> tuple[Table, list[str]] | None:
-    found = _with_baseline(view, fam)
-    if found is None:
-        return None
-    wide, op, base_fam, base = found
-    host_impl = op.cpu[0]
-    host = math.nan
-    if base is not None:
-        at = base[(base.impl == host_impl) & (base.n == cat.SEED_N)]
-        host = at[cat.WALL.method].iloc[0] if len(at) else math.nan
-    seconds = _col(wide, cat.WALL.method)
-    frame = pd.DataFrame({
-        "method": wide.method,
-        "timing": [cat.SEED_METHODS.get(m, "-") for m in wide.method],
-        "what it measures": [cat.TIMING_METHODS.get(cat.SEED_METHODS.get(m, ""), "-") for m in wide.method],
-        "time (us)": seconds * US,
-        f"claimed speedup vs {host_impl} (x)": host / seconds,
-    })
-    caption = (f"{fam.what}: {source(view, fam)}. Claimed speedup = {host_impl} time at n = "
-               f"{size_label(cat.SEED_N)} ({source(view, base_fam) if base_fam else 'absent'}, timing "
-               f"{timing_text(base_fam.timing if base_fam else 'wall')}) / the row's time.")
-    sentences = []
-    by = dict(zip(wide.method, seconds))
-    if E2E in by:
-        e2e_fam = role_family(E2E)
-        text = (f"The seed audit's {E2E} row runs the tutorial's kernel at block {cat.SEED_BLOCK} on "
-                f"n = {size_label(cat.SEED_N)}; the end-to-end table below runs {e2e_fam.what}")
-        e2e = view.wide(e2e_fam) if e2e_fam else None
-        if e2e is not None:
-            at = e2e[e2e.n == cat.SEED_N].set_index("memory")[cat.WALL.method].dropna()
-            if len(at):
-                memory, table_time = at.index[0], at.iloc[0]
-                ratio = by[E2E] / table_time
-                text += (f" and is a separate measurement ({e2e_fam.cls_id} at {view.pick(e2e_fam).label}). "
-                         f"At n = {size_label(cat.SEED_N)} the seed's round trip takes {ratio:.3g}x the "
-                         f"table's {memory} one")
-                if ratio < 1:
-                    text += (": the kernel is a small part of either round trip (copies dominate), so a "
-                             "round trip with the slower kernel can come out faster from run-to-run "
-                             "variation of host copies and allocation; it is not evidence that block "
-                             f"{cat.SEED_BLOCK} is faster")
-        sentences.append(text + ".")
-    return Table(frame, caption), sentences
-
-
-def end_to_end(view: MachineView, fam: cat.Family) -> tuple[Table, Table] | None:
-    found = _with_baseline(view, fam)
-    if found is None:
-        return None
-    wide, op, base_fam, base = found
-    host = {} if base is None else {(r.impl, r.n): getattr(r, cat.WALL.method) for r in base.itertuples()}
-    memories = list(dict.fromkeys(wide.memory))
-    sizes = list(dict.fromkeys(wide.n))
-    times = {m: wide[wide.memory == m].set_index("n")[cat.WALL.method] for m in memories}
-    frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
-    for m in memories:
-        frame[f"{m} round trip (us)"] = [times[m].get(n, math.nan) * US for n in sizes]
-    crossings = []
-    for cpu in op.cpu:
-        for m in memories:
-            ratio = pd.Series([host.get((cpu, n), math.nan) / times[m].get(n, math.nan) for n in sizes],
-                              index=sizes)
-            frame[f"{m} vs {cpu} (x)"] = ratio.to_numpy()
-            start = crossover(ratio)
-            crossings.append({"comparison": f"{m} round trip vs {cpu}",
-                              "GPU at least as fast from n (elements)": Size(start) if start else "never"})
-    caption = (f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; speedup = host baseline time "
-               f"({source(view, base_fam) if base_fam else 'absent'}) / round-trip time.")
-    return Table(frame, caption), Table(pd.DataFrame(crossings), (
-        "Crossover: the smallest size from which the round trip stays at least as fast as the host "
-        "through the largest size measured ('never' if it does not)."))
 
 
 def crossover(speedup: pd.Series) -> int | None:
@@ -486,228 +372,30 @@ def crossover(speedup: pd.Series) -> int | None:
     return start
 
 
-# --- launches, copies, compile ---------------------------------------------------------------
-
-def launches(view: MachineView) -> Table | None:
-    enqueue = role_family("launch")
-    sync = role_family("launch_sync")
-    wide = view.wide(enqueue) if enqueue else None
-    rt = view.wide(sync) if sync else None
-    if wide is None and rt is None:
-        return None
-    nargs = list(dict.fromkeys([*(wide.nargs if wide is not None else []), *(rt.nargs if rt is not None else [])]))
-    rows = []
-    if wide is not None:
-        for path in dict.fromkeys(wide.path):
-            at = wide[wide.path == path].set_index("nargs")[cat.WALL.method]
-            rows.append({"launch": path, "what": cat.LAUNCH_PATHS.get(path, "-"),
-                         **{f"{a} args (us)": at.get(a, math.nan) * US for a in nargs}})
-    if rt is not None:
-        at = rt.set_index("nargs")[cat.WALL.method]
-        rows.append({"launch": "launch + sync", "what": sync.what,
-                     **{f"{a} args (us)": at.get(a, math.nan) * US for a in nargs}})
-    caption = "Host time per launch by kernel argument count. " + "; ".join(
-        f"{source(view, f)}, timing {timing_text(f.timing)}" for f in (enqueue, sync) if f and view.pick(f))
-    return Table(pd.DataFrame(rows), caption + ".")
-
-
-def seed_grids(view: MachineView) -> Table | None:
-    fam = role_family("seed_grids")
-    wide = view.wide(fam)
-    if wide is None:
-        return None
-    frame = pd.DataFrame({"grid": wide.grid, "launch + sync (us)": _col(wide, cat.WALL.method) * US,
-                          "status": wide.status})
-    return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}.")
-
-
-def compile_time(view: MachineView) -> Table | None:
-    fam = role_family("compile")
-    wide = view.wide(fam)
-    if wide is None:
-        return None
-    frame = pd.DataFrame({"what": [fam.what], "time (s)": [wide[cat.WALL.method].iloc[0]],
-                          "status": [wide.status.iloc[0]]})
-    return Table(frame, f"{source(view, fam)}, timing {timing_text(fam.timing)}.")
-
-
-def copies(view: MachineView) -> Table | None:
-    fam = role_family("copy")
-    found = view.bandwidth(fam) if fam else None
-    if found is None:
-        return None
-    gbs, derived = found
-    kinds, by_size = spread(view.wide(fam).assign(_gbs=gbs.to_numpy()), "kind", "nbytes", "_gbs")
-    frame = pd.DataFrame({"kind": kinds})
-    unit = "GB/s, derived" if derived else "GB/s"
-    for b, at in by_size.items():
-        frame[f"{size_label(b)} bytes ({unit})"] = at.to_numpy()
-    return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam.timing)}; GB/s from the "
-                        "device-time samples.")
-
-
-def throttle_note(view: MachineView, fam: cat.Family) -> str | None:
+def throttle_note(view: MachineView, fam: Family | None) -> str | None:
     """Parameter sets of ``fam`` whose NVML readings were flagged (for pivot tables without a column)."""
     wide = view.wide(fam)
-    if wide is None or cat.THROTTLE.method not in wide:
+    if wide is None or THROTTLE.method not in wide:
         return None
-    flagged = wide[wide[cat.THROTTLE.method] > 0]
+    flagged = wide[wide[THROTTLE.method] > 0]
     if flagged.empty:
         return None
-    sets = ", ".join("(" + ", ".join(f"{p}={cat.param_label(r[p])}" for p in fam.param_names) + ")"
-                     for _, r in flagged.iterrows())
+    sets = ", ".join("(" + _where(r, fam.param_names) + ")" for _, r in flagged.iterrows())
     return f"Throttled (NVML flags > 0) in {fam.cls_id}: {sets}."
-
-
-# --- probes: limits, checks, probe JSON --------------------------------------------------------
-
-# The probe JSON's entries the report shows; others (old files' launch costs, copy bandwidth, timing
-# modes) are asv's to measure now and are ignored here.
-PROBES_SHOWN = ("index_mapping", "launch_limits", "seed_claims", "device_selection")
-INDEX_HEADERS = {"thread": "thread (global id)", "threadIdx": "threadIdx (id)", "blockIdx": "blockIdx (id)",
-                 "blockDim": "blockDim (threads)", "gridDim": "gridDim (blocks)"}
-
-
-def _probe_rows(probe: dict | None, name: str) -> list[dict]:
-    entry = ((probe or {}).get("probes") or {}).get(name)
-    data = entry.get("data") if isinstance(entry, dict) else entry
-    rows = data.get("rows") if isinstance(data, dict) else data
-    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
-
-
-def limits(view: MachineView, probe: dict | None) -> Table | None:
-    """Documented limits (probe JSON) against the ones asv measured, with the error strings past them."""
-    documented = {r.get("what"): r for r in _probe_rows(probe, "launch_limits")}
-    rows = []
-    for fam in role_families("limits"):
-        wide = view.wide(fam)
-        kind = fam.name.removesuffix("Limits").lower()
-        metric = fam.metrics[0]
-        for _, r in (wide.iterrows() if wide is not None else ()):
-            what = f"{kind} {r.dim}"
-            doc = documented.pop(what, {})
-            rows.append(_limit_row(what, metric.unit, doc, r[metric.method], fam.cls_id))
-    for what, doc in documented.items():
-        rows.append(_limit_row(str(what), "", doc, doc.get("measured", math.nan), "probe JSON"))
-    if not rows:
-        return None
-    fams = [f for f in role_families("limits") if view.pick(f)]
-    return Table(pd.DataFrame(rows), (
-        "Documented limits from the probe JSON (probes/<machine>.json); measured = the largest "
-        "launch that ran, one past it failed" + (f" ({source(view, *fams)})" if fams else "") +
-        "; the errors are what the driver and gpukernels say one past the limit."))
-
-
-def _limit_row(what: str, unit: str, doc: dict, measured: float, by: str) -> dict:
-    return {
-        "limit": f"{what} ({unit})" if unit else what,
-        "documented (count)": doc.get("documented", math.nan),
-        "measured (count)": measured,
-        "measured by": by,
-        "at the limit, the driver says": doc.get("launch_at_limit", "-"),
-        "past the limit, the driver says": doc.get("launch_past_limit", "-"),
-        "past the limit, gpukernels says": doc.get("our_error_past_limit", "-"),
-    }
-
-
-def checks(view: MachineView) -> list[Table]:
-    out = []
-    for fam in role_families("checks"):
-        wide = view.wide(fam)
-        if wide is None:
-            continue
-        metric = fam.metrics[0]
-        frame = pd.DataFrame({name: wide[name].map(cat.param_label) for name in fam.param_names})  # labels
-        legend = re.search(r"\((.*=.*)\)", metric.unit)  # "ok (1 = correct)": a legend, not a unit
-        frame[f"{metric.what} ({legend.group(1) if legend else metric.unit})"] = wide[metric.method]
-        frame["status"] = wide.status
-        out.append(Table(frame, f"{fam.what}. {source(view, fam)}."))
-    return out
-
-
-def index_table(probe: dict | None) -> Table | None:
-    rows = _probe_rows(probe, "index_mapping")
-    if not rows:
-        return None
-    entry = probe["probes"]["index_mapping"]
-    launch = entry.get("data", {}).get("launch", "") if isinstance(entry, dict) else ""
-    frame = pd.DataFrame(rows).rename(columns=INDEX_HEADERS)
-    return Table(frame, f"Thread and block indices of the tutorial's launch gpu{launch} (probe JSON).")
-
-
-def tuned_choices(probe: dict | None) -> Table | None:
-    """Which kernel vector add's ``tuned`` picked at each size in the probe run, and every
-    candidate's time (probe JSON); None without a measured probe."""
-    rows = _probe_rows(probe, "tuned_choice")
-    if not rows or not probe["probes"]["tuned_choice"].get("measured"):
-        return None
-    frame = pd.DataFrame(rows).rename(columns={"choice": "tuned chose"})
-    frame["n"] = frame["n"].map(size_label)
-    return Table(frame, "The kernel `tuned` chose at each size in the probe run, with each candidate's device time "
-                        "(us, graph replay, median of 10; probe JSON). Every benchmark process tunes again on its "
-                        "own arrays: candidates within a percent can trade places between runs.")
-
-
-def probe_errors(probe: dict | None) -> list[Table]:
-    """Error strings of the probe JSON other than the limits': the seed's launches, device selection."""
-    out = []
-    claims = _probe_rows(probe, "seed_claims")
-    if claims:
-        frame = pd.DataFrame([{k: v for k, v in r.items() if isinstance(v, str)} for r in claims])
-        out.append(Table(frame, "The tutorial's launches, checked by gpukernels and then by the driver (probe JSON)."))
-    selection = [r for r in _probe_rows(probe, "device_selection") if r.get("error")]
-    if selection:
-        frame = pd.DataFrame([{"device": str(r.get("device")), "error": r.get("error")} for r in selection])
-        out.append(Table(frame, "cuda.select_device errors (probe JSON)."))
-    return out
-
-
-def probe_failures(probe: dict | None) -> Table | None:
-    """Probes that raised on the GPU machine (the probe JSON's ``failed`` list)."""
-    failed = [f for f in (probe or {}).get("failed") or [] if isinstance(f, dict)]
-    if not failed:
-        return None
-    frame = pd.DataFrame([{"probe": str(f.get("probe", "-")), "device": str(f.get("device", "-")),
-                           "error": str(f.get("error", "-"))} for f in failed])
-    return Table(frame, "Probes that failed on the GPU machine (probe JSON); the others still ran.")
-
-
-def probe_notes(probe: dict | None) -> list[str]:
-    """The notes of the probes the report shows (e.g. 'simulator: documented limits, not launched')."""
-    out = []
-    for name in PROBES_SHOWN:
-        entry = ((probe or {}).get("probes") or {}).get(name)
-        if isinstance(entry, dict) and entry.get("note"):
-            out.append(f"Probe {name}: {entry['note']}")
-    return out
-
-
-def devices(probe: dict | None) -> Table | None:
-    found = [d for d in (probe or {}).get("devices") or [] if isinstance(d, dict)]
-    if not found:
-        return None
-    frame = pd.DataFrame([{
-        "device (index)": d.get("index", i),
-        "name": d.get("name", "-"),
-        "compute capability": d.get("compute_capability", "-"),
-        "SMs (count)": d.get("sm_count", math.nan),
-        "memory (GB)": d.get("total_memory_bytes", math.nan) / 1e9,
-    } for i, d in enumerate(found)])
-    return Table(frame, f"GPUs the probe saw (probe JSON, created {probe.get('created', 'at an unknown time')}).")
 
 
 # --- clocks ----------------------------------------------------------------------------------
 
 def clocks(view: MachineView) -> Table | None:
     rows = []
-    for fam in cat.FAMILIES:
-        if cat.SM_CLOCK not in fam.metrics:
+    for fam in view.suite.families:
+        if SM_CLOCK not in fam.metrics:
             continue
         wide = view.wide(fam)
         if wide is None:
             continue
-        clock = _col(wide, cat.SM_CLOCK.method)
-        flags = _col(wide, cat.THROTTLE.method)
+        clock = _col(wide, SM_CLOCK.method)
+        flags = _col(wide, THROTTLE.method)
         measured = (wide.status == OK).to_numpy()
         recorded = clock.notna()
         rows.append({
@@ -723,25 +411,30 @@ def clocks(view: MachineView) -> Table | None:
     if not rows:
         return None
     return Table(pd.DataFrame(rows), (
-        f"NVML around the samples: {cat.SM_CLOCK.method} ({cat.SM_CLOCK.what}; range of the per-set medians) and "
-        f"{cat.THROTTLE.method} ({cat.THROTTLE.what}). Flagged sets are marked in the tables above."))
+        f"NVML around the samples: {SM_CLOCK.method} ({SM_CLOCK.what}; range of the per-set medians) and "
+        f"{THROTTLE.method} ({THROTTLE.what}). Flagged sets are marked in the tables above."))
 
 
 # --- history ---------------------------------------------------------------------------------
 
-def headline_sizes(view: MachineView, op: cat.Op) -> list[int]:
-    """A few sizes to follow across commits: the seed's n, the first size beyond L2, the largest."""
-    limit = l2_limit(view, op)
-    beyond = [n for n in op.sizes if limit == limit and n > limit]
-    picked = {n for n in (cat.SEED_N, beyond[0] if beyond else None, max(op.sizes)) if n in op.sizes}
-    return sorted(picked)
+def headline_problems(view: MachineView, op: Op) -> list[dict]:
+    """A few problems to follow across commits: the largest in L2, the first beyond it, the largest."""
+    import itertools
+
+    problems = sorted((dict(zip(op.axis_names, c)) for c in itertools.product(*(v for _, v in op.axes))),
+                      key=lambda a: op.bytes(**a))
+    l2 = view.l2_bytes
+    inside = [p for p in problems if l2 == l2 and op.bytes(**p) <= l2]
+    beyond = [p for p in problems if l2 == l2 and op.bytes(**p) > l2]
+    picked = [p for p in (inside[-1] if inside else None, beyond[0] if beyond else None, problems[-1]) if p]
+    return list({tuple(p.values()): p for p in picked}.values())
 
 
-def history(sel: Selection, view: MachineView, op: cat.Op) -> Table | None:
-    """Our best implementation's device time and bandwidth at headline sizes, one row per commit."""
-    fam = op_family(op, "kernel")
+def history(sel: Selection, view: MachineView, op: Op) -> Table | None:
+    """Our best implementation's device time and rate at headline problems, one row per commit."""
+    fam = op.kernel_family
     frame = sel.frame
-    rows = frame[(frame.machine == view.name) & (frame._family == fam.cls_id)]
+    rows = frame[(frame.machine == view.name) & (frame._family == (fam.cls_id if fam else None))]
     if "p_impl" not in rows:
         return None
     rows = rows[rows.p_impl == op.ours]
@@ -750,33 +443,33 @@ def history(sel: Selection, view: MachineView, op: cat.Op) -> Table | None:
     runs = rows[["commit", "date", "env_name"]].drop_duplicates()
     runs = runs.sort_values(["date", "commit", "env_name"], kind="stable").drop_duplicates("commit")
     started = run_dates(rows)
-    sizes = headline_sizes(view, op)
-    stored = bool((rows.method == cat.BANDWIDTH.method).any())
-    derive = not stored or any(
-        not (rows[(rows.commit == c) & (rows.method == cat.BANDWIDTH.method)]).size for c in runs.commit)
-    header = bandwidth_header(derive)
+    keys = [f"p_{a}" for a in op.axis_names]
+    rate = "compute (GFLOP/s, derived: flops / median device time)" if op.compute_bound else \
+        "bandwidth (GB/s, derived: bytes / median device time)"
     records = []
     for run in runs.itertuples():
         at = rows[(rows.commit == run.commit) & (rows.env_name == run.env_name)]
         ok = at[at.status == OK]
-        seconds = ok[ok.method == cat.DEVICE_TIME.method].set_index("p_n")["median"]
-        gbs = ok[ok.method == cat.BANDWIDTH.method].set_index("p_n")["median"]
-        device = at[at.method == cat.DEVICE_TIME.method]
+        seconds = ok[ok.method == DEVICE_TIME.method].set_index(keys)["median"]
+        device = at[at.method == DEVICE_TIME.method]
         record = {"commit date": when(run.date), "commit": run.commit[:8]}
         if started is not None:
             record["run started"] = when(started.get(run.commit))
         record["benchmark version"] = ("current" if device.version_current.all() else "older") if len(device) else "-"
-        for n in sizes:
-            t = seconds.get(n, math.nan)
-            record[f"n = {size_label(n)} device time (us)"] = t * US
-            value = op.bytes_per_element * n / t / GIGA if derive else gbs.get(n, math.nan)
-            record[f"n = {size_label(n)} {header}"] = value
+        for problem in headline_problems(view, op):
+            key = tuple(problem.values())
+            t = seconds.get(key if len(key) > 1 else key[0], math.nan)
+            label = ", ".join(f"{a} = {size_label(v)}" for a, v in problem.items())
+            record[f"{label} device time (us)"] = t * US
+            amount = op.flops(**problem) if op.compute_bound else op.bytes(**problem)
+            record[f"{label} {rate}"] = amount / t / GIGA
         records.append(record)
     dates = "commit date (asv's date) and the run's start" if started is not None else (
         "commit date (asv's date; the loader exposes no run start time)")
     return Table(pd.DataFrame(records), (
         f"{op.name}, our best kernel ({op.ours}), {fam.cls_id} per commit in commit-date order, timing "
-        f"{timing_text(fam.timing)}; each row shows the {dates}, with the time of day in UTC."))
+        f"{timing_text(fam)}; each row shows the {dates}, with the time of day in UTC. Rates derived from the "
+        "median device time, so runs that stored no rate metric compare too."))
 
 
 # --- bookkeeping ---------------------------------------------------------------------------
@@ -798,7 +491,7 @@ def status_counts(sel: Selection) -> Table:
                         "skipped = asv NaN, invalid = rejected by the loader).")
 
 
-def not_in_catalogue(sel: Selection) -> Table | None:
+def not_in_suite(sel: Selection) -> Table | None:
     rows = []
     for name, view in sel.machines.items():
         skipped = view.skipped
@@ -809,9 +502,10 @@ def not_in_catalogue(sel: Selection) -> Table | None:
                          "rows skipped (count)": len(at), "benchmarks (count)": at.benchmark.nunique()})
     if not rows:
         return None
+    suite = next(iter(sel.machines.values())).suite
     return Table(pd.DataFrame(rows), (
-        "Rows whose benchmark ids are not in gpukernels.catalogue (an older suite): not shown anywhere "
-        "in this report."))
+        f"Rows whose benchmark ids are not in the suite {suite.name!r} (an older suite, or another project's): "
+        "not shown anywhere in this report."))
 
 
 def unread(results_unread: list[tuple[str, str]]) -> Table | None:

@@ -1,28 +1,36 @@
-"""The asv classes, generated from the catalogue: one class per family, one method per metric.
+"""asv classes from a ``Suite``: one class per family, one method per metric.
+
+A user's ``benchmarks/<area>.py`` is two lines::
+
+    from gpukernels.asv_classes import classes
+    from mykernels.bench import SUITE
+    globals().update(classes(SUITE, "kernels"))
 
 A family is measured once, in its own process, by asv's ``setup_cache`` (gpukernels.measure):
-every parameter set is checked and sampled there, and each ``track_*`` method returns its
-metric from that one measurement, so GB/s comes from the same samples as device time and
-the suite starts one CUDA context per family rather than one per parameter set. asv keeps the
-samples (``{"samples": [...], "number": 1}``), so every number has its statistics.
-
-Nothing here touches CUDA at import time (asv's forkserver forks after importing this).
+every parameter set is checked and sampled there, and each ``track_*`` method returns its metric
+from that one measurement, so GB/s comes from the same samples as device time and the suite
+starts one CUDA context per family rather than one per parameter set. asv keeps the samples
+(``{"samples": [...], "number": 1}``), so every number has its statistics. Nothing here touches
+CUDA at import time (asv's forkserver forks after importing the benchmarks).
 """
 from __future__ import annotations
 
 import sys
 import types
 
-from gpukernels import catalogue, measure
-from gpukernels.catalogue import Family, Metric
+from . import measure
+from .suite import Family, Metric, Suite
 
 
-def classes(area: str) -> dict[str, type]:
+def classes(suite: Suite, area: str) -> dict[str, type]:
     """The asv classes of one benchmarks/<area>.py module, by class name."""
-    return {f.name: _family_class(f) for f in catalogue.families(area)}
+    found = suite.in_area(area)
+    if not found:
+        raise ValueError(f"suite {suite.name!r} has no family in area {area!r}; areas: {suite.areas}")
+    return {f.name: family_class(f) for f in found}
 
 
-def _family_class(family: Family) -> type:
+def family_class(family: Family) -> type:
     version = measure.family_version(family)
 
     def setup_cache(self):

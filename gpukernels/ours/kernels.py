@@ -1,4 +1,4 @@
-"""The @cuda.jit kernels the suite measures.
+"""Our suite's vector-add kernels and the tutorial's experiment kernels (empty launches, indices).
 
 ``cache=True`` keeps compiled kernels on disk: asv spawns a fresh process for every
 parameter set, and a cold JIT (about 1 s on an H100 host) would otherwise dominate it.
@@ -6,9 +6,9 @@ parameter set, and a cold JIT (about 1 s on an H100 host) would otherwise domina
 """
 from __future__ import annotations
 
-from numba import cuda, float32, float64
+from numba import cuda
 
-from .vectors import load_f32, load_f32x2, load_f32x4, store_f32, store_f32x2, store_f32x4
+from ..vectors import load_f32, load_f32x2, load_f32x4, store_f32, store_f32x2, store_f32x4
 
 # Columns written by ``record_indices`` for each thread, in this order.
 INDEX_FIELDS = (
@@ -169,74 +169,10 @@ def vector_add_quads_edges(a, b, n, head):
 
 
 @cuda.jit(cache=True)
-def saxpy(a, x, y):
-    """``y = a * x + y``, one thread per element."""
-    i = cuda.grid(1)
-    if i < y.size:
-        y[i] = a * x[i] + y[i]
-
-
-SUM_BLOCK = 256  # threads per block of both sum passes (the shared-memory tree assumes it)
-
-
-@cuda.jit(device=True)
-def _block_sum(value):
-    """Sum of ``value`` over the block's SUM_BLOCK threads (float64 shared-memory tree); valid in thread 0.
-
-    A tree in shared memory rather than warp shuffles: the CUDA simulator, where the tests run,
-    has no shuffles, and the tree costs nothing next to the grid-stride read of the input.
-    """
-    buf = cuda.shared.array(SUM_BLOCK, dtype=float64)
-    t = cuda.threadIdx.x
-    buf[t] = value
-    cuda.syncthreads()
-    step = SUM_BLOCK // 2
-    while step > 0:
-        if t < step:
-            buf[t] += buf[t + step]
-        cuda.syncthreads()
-        step //= 2
-    return buf[0]
-
-
-@cuda.jit(cache=True)
-def sum_partials(x, partials):
-    """Pass 1: each block sums a grid-stride share of float32 ``x`` into ``partials[blockIdx.x]`` (float64).
-
-    Threads accumulate in float32 (the element type), blocks in float64; the result is
-    deterministic for a given grid (no atomics), so repeated runs agree bit for bit.
-    """
-    acc = float32(0)
-    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
-        acc += x[i]
-    total = _block_sum(float64(acc))
-    if cuda.threadIdx.x == 0:
-        partials[cuda.blockIdx.x] = total
-
-
-@cuda.jit(cache=True)
-def sum_final(partials, out):
-    """Pass 2, one block: ``out[0]`` = the sum of the partials."""
-    acc = float64(0)
-    for i in range(cuda.threadIdx.x, partials.size, cuda.blockDim.x):
-        acc += partials[i]
-    total = _block_sum(acc)
-    if cuda.threadIdx.x == 0:
-        out[0] = total
-
-
-@cuda.jit(cache=True)
 def copy(src, dst):
     """Grid-stride ``dst[i] = src[i]``: the copy ceiling as a Numba kernel sees it."""
     for i in range(cuda.grid(1), dst.size, cuda.gridsize(1)):
         dst[i] = src[i]
-
-
-@cuda.jit(cache=True)
-def fill(buf, value):
-    """Grid-stride fill; writing a buffer larger than L2 evicts it (the cold-cache flush)."""
-    for i in range(cuda.grid(1), buf.size, cuda.gridsize(1)):
-        buf[i] = value
 
 
 @cuda.jit(cache=True)

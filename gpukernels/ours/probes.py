@@ -2,7 +2,7 @@
 
 The ``gpu[2,4]`` index table, the driver's and our error strings for oversized launches
 (``gpu[2**50,1]`` included), documented vs measured limits and the device list. Launch costs,
-copy bandwidths and timing modes are asv benchmarks (gpukernels.catalogue), so the report shows
+copy bandwidths and timing modes are asv benchmarks (gpukernels.ours.suite), so the report shows
 each quantity once. ``measure_limit``, ``coverage_errors`` and ``SEED_GRIDS`` serve the
 benchmarks too.
 
@@ -16,10 +16,12 @@ import time
 from typing import Callable
 
 import numpy as np
-from numba import config, cuda
+from numba import cuda
 
-from . import devices, kernels
-from .launch import DOCUMENTED_LIMITS, LaunchConfigError, validate
+from .. import devices
+from ..devices import simulated
+from ..launch import DOCUMENTED_LIMITS, LaunchConfigError, validate
+from . import kernels
 
 
 def _probe(data, measured: bool = True, note: str = "") -> dict:
@@ -121,7 +123,7 @@ def _validation_message(grid, block, lim) -> str:
 
 def launch_limits() -> dict:
     """Documented vs measured grid and block limits, with what each oversized launch says."""
-    if config.ENABLE_CUDASIM:
+    if simulated():
         rows = [{"what": name, "documented": doc, "measured": None,
                  "our_error_past_limit": _validation_message(*shape(_past_limit(name, doc)), DOCUMENTED_LIMITS)}
                 for name, doc, shape in _limit_cases(DOCUMENTED_LIMITS)]
@@ -136,7 +138,7 @@ SEED_GRIDS = {"[2,4]": (2, 4), "[2**30,1]": (2**30, 1), "[2**30,2**10]": (2**30,
 def seed_claims() -> dict:
     """The tutorial's launches: 2**50 blocks must be refused with a named limit, the rest run."""
     rows = []
-    sim = bool(config.ENABLE_CUDASIM)
+    sim = bool(simulated())
     for label, (grid, block) in SEED_GRIDS.items():
         row = {"launch": label, "our_check": _validation_message(grid, block, DOCUMENTED_LIMITS)}
         if row["our_check"] == "accepted" and not (sim and grid > 2):
@@ -181,22 +183,22 @@ def tuned_choice() -> dict:
     """Which kernel vector add's ``tuned`` picks at each suite size here, with every candidate's
     median time. Each benchmark process tunes again on its own arrays: this is one draw of the
     choice (close candidates can trade places), not the one behind a particular result."""
-    from . import catalogue, workloads
+    from .vector_add import VECTOR_ADD, VectorAddTuned
 
-    sizes = dict(catalogue.family("kernels.VectorAdd").params)["n"]
-    if config.ENABLE_CUDASIM:
+    sizes = dict(VECTOR_ADD.axes)["n"]
+    if simulated():
         sizes = sizes[:1]  # nothing is timed there: one size shows the fallback order
     rows = []
     for n in sizes:
-        work = workloads.VectorAddTuned(n)
+        work = VectorAddTuned(n=n)
         rows.append({"n": n, "choice": work.choice, **{f"{k} us": round(v * 1e6, 3) for k, v in work.tuning.items()}})
         del work  # free the arrays before the next size (2^28 floats: 2 GiB)
-    tuned = workloads.VectorAddTuned.tune
+    tuned = VectorAddTuned.tune
     return _probe(rows, measured=tuned, note="" if tuned else "simulator: nothing timed, the first candidate is taken")
 
 
 # Probes in the order the CLI runs them; each takes no arguments and runs on the current device.
-# Times, bandwidths and launch costs are asv benchmarks now (catalogue.py): a probe keeps only
+# Times, bandwidths and launch costs are asv benchmarks (ours/suite.py): a probe keeps only
 # what asv cannot store (tables, error strings, documented vs measured limits).
 PROBES: dict[str, Callable[[], dict]] = {
     "index_mapping": index_mapping,

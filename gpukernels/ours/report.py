@@ -1,0 +1,455 @@
+"""Our suite's own report sections: the vector-add variants, block sizes, timing methods, the seed
+audit, end to end, launch costs, copies, limits and probes. Registered on our suite with
+``register(suite)``; the engine's report calls them after the op sections.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..report.data import US, MachineView, Size, size_label
+from ..report.sections import Plot, Section
+from ..report.tables import (Table, crossover, l2_sentence, method_text, source, spread, throttle_note,
+                             timing_text, _col)
+from ..suite import DEVICE_TIME, WALL_TIME, Family, Suite, param_label
+from .checks import BLOCK_LIMITS, GRID_LIMITS, INDEX_FAMILY, SELECTION_FAMILY
+from .experiments import (BLOCK_FAMILY, COMPILE_FAMILY, END_TO_END_FAMILY, MODES, MODES_FAMILY, SEED_BLOCK,
+                          SEED_FAMILY, SEED_METHODS, SEED_N, VARIANTS_FAMILY)
+from .launches import ENQUEUE_FAMILY, GRIDS_FAMILY, LAUNCH_PATHS, ROUNDTRIP_FAMILY
+from .transfers import COPY_FAMILY
+from .vector_add import VECTOR_ADD
+
+E2E = "end_to_end"  # the seed audit's method that is a round trip
+LIMIT_FAMILIES = (GRID_LIMITS, BLOCK_LIMITS)
+CHECK_FAMILIES = (INDEX_FAMILY, SELECTION_FAMILY)
+
+
+def variants(view: MachineView, fam: Family) -> tuple[Table, list[str]] | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    gbs, derived = view.bandwidth(fam)
+    op = VECTOR_ADD
+    names, by_size = spread(wide.assign(_gbs=gbs.to_numpy()), "variant", "n", "_gbs")
+    frame = pd.DataFrame({"variant": names, "what it does": [op.impl_notes.get(v, "-") for v in names]})
+    unit = "GB/s, derived" if derived else "GB/s"
+    for n, at in by_size.items():
+        frame[f"n = {size_label(n)} ({unit})"] = at.to_numpy()
+    sentences = []
+    for n, at in by_size.items():
+        at = at.dropna()
+        if at.empty:
+            continue
+        best = at.idxmax()
+        why = op.impl_notes.get(best)
+        sentences.append(f"At n = {size_label(n)} the fastest variant is {best}"
+                         + (f": {why}." if why else " (no description of it)."))
+    caption = (f"{fam.what}. {source(view, fam)}, timing {timing_text(fam)}; bandwidth = "
+               f"12 bytes per element x n / device time. {l2_sentence(view, op)}")
+    return Table(frame, caption), sentences
+
+
+def block_sizes(view: MachineView, fam: Family) -> tuple[Table, list[str]] | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    wide = wide.assign(_us=(_col(wide, DEVICE_TIME.method) * US).to_numpy())
+    sizes, by_block = spread(wide, "n", "block", "_us")
+    frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
+    for b, at in by_block.items():
+        frame[f"block {b} (us)"] = at.to_numpy()
+    sentences = []
+    for n, at in spread(wide, "block", "n", "_us")[1].items():
+        at = at.dropna()
+        if len(at) > 1:
+            sentences.append(f"n = {size_label(n)}: fastest at block {at.idxmin()}, "
+                             f"block {at.idxmax()} takes {at.max() / at.min():.3g}x as long.")
+    return Table(frame, f"{fam.what}: device time. {source(view, fam)}, timing {timing_text(fam)}."), sentences
+
+
+def timing_modes(view: MachineView, fam: Family) -> Table | None:
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    wide = wide.assign(_us=_col(wide, DEVICE_TIME.method).to_numpy() * US)
+    modes, by_size = spread(wide, "mode", "n", "_us")
+    frame = pd.DataFrame({"timing method": modes,
+                          "what it measures": [method_text(MODES[m]) if m in MODES else "-" for m in modes]})
+    for n, at in by_size.items():
+        frame[f"n = {size_label(n)} (us)"] = at.to_numpy()
+    return Table(frame, (f"{fam.what}: time per launch. {source(view, fam)}; every number in a row was produced "
+                         "by that row's timing method (described beside it)."))
+
+
+def _with_baseline(view: MachineView, fam: Family) -> tuple | None:
+    """(wide frame, op, the op's host-baseline family, its wide frame or None) for a vector-add
+    family, or None when this machine has no results for ``fam``."""
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    base_fam = VECTOR_ADD.baseline_family
+    return wide, VECTOR_ADD, base_fam, view.wide(base_fam)
+
+
+def seed_audit(view: MachineView, fam: Family) -> tuple[Table, list[str]] | None:
+    found = _with_baseline(view, fam)
+    if found is None:
+        return None
+    wide, op, base_fam, base = found
+    host_impl = next(iter(op.host_impls))
+    host = math.nan
+    if base is not None:
+        at = base[(base.impl == host_impl) & (base.n == SEED_N)]
+        host = at[WALL_TIME.method].iloc[0] if len(at) else math.nan
+    seconds = _col(wide, WALL_TIME.method)
+    frame = pd.DataFrame({
+        "method": wide.method,
+        "timing": [SEED_METHODS[m].name if m in SEED_METHODS else "-" for m in wide.method],
+        "what it measures": [SEED_METHODS[m].what if m in SEED_METHODS else "-" for m in wide.method],
+        "time (us)": seconds * US,
+        f"claimed speedup vs {host_impl} (x)": host / seconds,
+    })
+    caption = (f"{fam.what}: {source(view, fam)}. Claimed speedup = {host_impl} time at n = "
+               f"{size_label(SEED_N)} ({source(view, base_fam) if base_fam else 'absent'}, timing "
+               f"{timing_text(base_fam) if base_fam else 'wall'}) / the row's time.")
+    sentences = []
+    by = dict(zip(wide.method, seconds))
+    if E2E in by:
+        e2e_fam = END_TO_END_FAMILY
+        text = (f"The seed audit's {E2E} row runs the tutorial's kernel at block {SEED_BLOCK} on "
+                f"n = {size_label(SEED_N)}; the end-to-end table below runs {e2e_fam.what}")
+        e2e = view.wide(e2e_fam) if e2e_fam else None
+        if e2e is not None:
+            at = e2e[e2e.n == SEED_N].set_index("memory")[WALL_TIME.method].dropna()
+            if len(at):
+                memory, table_time = at.index[0], at.iloc[0]
+                ratio = by[E2E] / table_time
+                text += (f" and is a separate measurement ({e2e_fam.cls_id} at {view.pick(e2e_fam).label}). "
+                         f"At n = {size_label(SEED_N)} the seed's round trip takes {ratio:.3g}x the "
+                         f"table's {memory} one")
+                if ratio < 1:
+                    text += (": the kernel is a small part of either round trip (copies dominate), so a "
+                             "round trip with the slower kernel can come out faster from run-to-run "
+                             "variation of host copies and allocation; it is not evidence that block "
+                             f"{SEED_BLOCK} is faster")
+        sentences.append(text + ".")
+    return Table(frame, caption), sentences
+
+
+def end_to_end(view: MachineView, fam: Family) -> tuple[Table, Table] | None:
+    found = _with_baseline(view, fam)
+    if found is None:
+        return None
+    wide, op, base_fam, base = found
+    host = {} if base is None else {(r["impl"], r["n"]): r[WALL_TIME.method] for _, r in base.iterrows()}
+    memories = list(dict.fromkeys(wide.memory))
+    sizes = list(dict.fromkeys(wide.n))
+    times = {m: wide[wide.memory == m].set_index("n")[WALL_TIME.method] for m in memories}
+    frame = pd.DataFrame({"n (elements)": [Size(n) for n in sizes]})
+    for m in memories:
+        frame[f"{m} round trip (us)"] = [times[m].get(n, math.nan) * US for n in sizes]
+    crossings = []
+    for cpu in op.host_impls:
+        for m in memories:
+            ratio = pd.Series([host.get((cpu, n), math.nan) / times[m].get(n, math.nan) for n in sizes],
+                              index=sizes)
+            frame[f"{m} vs {cpu} (x)"] = ratio.to_numpy()
+            start = crossover(ratio)
+            crossings.append({"comparison": f"{m} round trip vs {cpu}",
+                              "GPU at least as fast from n (elements)": Size(start) if start else "never"})
+    caption = (f"{fam.what}. {source(view, fam)}, timing {timing_text(fam)}; speedup = host baseline time "
+               f"({source(view, base_fam) if base_fam else 'absent'}) / round-trip time.")
+    return Table(frame, caption), Table(pd.DataFrame(crossings), (
+        "Crossover: the smallest size from which the round trip stays at least as fast as the host "
+        "through the largest size measured ('never' if it does not)."))
+
+
+# --- launches, copies, compile ---------------------------------------------------------------
+
+def launches(view: MachineView) -> Table | None:
+    enqueue, sync = ENQUEUE_FAMILY, ROUNDTRIP_FAMILY
+    wide = view.wide(enqueue) if enqueue else None
+    rt = view.wide(sync) if sync else None
+    if wide is None and rt is None:
+        return None
+    nargs = list(dict.fromkeys([*(wide.nargs if wide is not None else []), *(rt.nargs if rt is not None else [])]))
+    rows = []
+    if wide is not None:
+        for path in dict.fromkeys(wide.path):
+            at = wide[wide.path == path].set_index("nargs")[WALL_TIME.method]
+            rows.append({"launch": path, "what": LAUNCH_PATHS.get(path, "-"),
+                         **{f"{a} args (us)": at.get(a, math.nan) * US for a in nargs}})
+    if rt is not None:
+        at = rt.set_index("nargs")[WALL_TIME.method]
+        rows.append({"launch": "launch + sync", "what": sync.what,
+                     **{f"{a} args (us)": at.get(a, math.nan) * US for a in nargs}})
+    caption = "Host time per launch by kernel argument count. " + "; ".join(
+        f"{source(view, f)}, timing {timing_text(f)}" for f in (enqueue, sync) if view.pick(f))
+    return Table(pd.DataFrame(rows), caption + ".")
+
+
+def seed_grids(view: MachineView) -> Table | None:
+    fam = GRIDS_FAMILY
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    frame = pd.DataFrame({"grid": wide.grid, "launch + sync (us)": _col(wide, WALL_TIME.method) * US,
+                          "status": wide.status})
+    return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam)}.")
+
+
+def compile_time(view: MachineView) -> Table | None:
+    fam = COMPILE_FAMILY
+    wide = view.wide(fam)
+    if wide is None:
+        return None
+    frame = pd.DataFrame({"what": [fam.what], "time (s)": [wide[WALL_TIME.method].iloc[0]],
+                          "status": [wide.status.iloc[0]]})
+    return Table(frame, f"{source(view, fam)}, timing {timing_text(fam)}.")
+
+
+def copies(view: MachineView) -> Table | None:
+    fam = COPY_FAMILY
+    found = view.bandwidth(fam)
+    if found is None:
+        return None
+    gbs, derived = found
+    kinds, by_size = spread(view.wide(fam).assign(_gbs=gbs.to_numpy()), "kind", "nbytes", "_gbs")
+    frame = pd.DataFrame({"kind": kinds})
+    unit = "GB/s, derived" if derived else "GB/s"
+    for b, at in by_size.items():
+        frame[f"{size_label(b)} bytes ({unit})"] = at.to_numpy()
+    return Table(frame, f"{fam.what}. {source(view, fam)}, timing {timing_text(fam)}; GB/s from the "
+                        "device-time samples; host-bound below 2^28 bytes on the device and for every host copy "
+                        "(the call's latency is inside the number).")
+
+
+# --- probes: limits, checks, probe JSON --------------------------------------------------------
+
+# The probe JSON's entries the report shows; others (old files' launch costs, copy bandwidth, timing
+# modes) are asv's to measure now and are ignored here.
+PROBES_SHOWN = ("index_mapping", "launch_limits", "seed_claims", "device_selection")
+INDEX_HEADERS = {"thread": "thread (global id)", "threadIdx": "threadIdx (id)", "blockIdx": "blockIdx (id)",
+                 "blockDim": "blockDim (threads)", "gridDim": "gridDim (blocks)"}
+
+
+def _probe_rows(probe: dict | None, name: str) -> list[dict]:
+    entry = ((probe or {}).get("probes") or {}).get(name)
+    data = entry.get("data") if isinstance(entry, dict) else entry
+    rows = data.get("rows") if isinstance(data, dict) else data
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+
+
+def limits(view: MachineView, probe: dict | None) -> Table | None:
+    """Documented limits (probe JSON) against the ones asv measured, with the error strings past them."""
+    documented = {r.get("what"): r for r in _probe_rows(probe, "launch_limits")}
+    rows = []
+    for fam in LIMIT_FAMILIES:
+        wide = view.wide(fam)
+        kind = fam.name.removesuffix("Limits").lower()
+        metric = fam.metrics[0]
+        for _, r in (wide.iterrows() if wide is not None else ()):
+            what = f"{kind} {r.dim}"
+            doc = documented.pop(what, {})
+            rows.append(_limit_row(what, metric.unit, doc, r[metric.method], fam.cls_id))
+    for what, doc in documented.items():
+        rows.append(_limit_row(str(what), "", doc, doc.get("measured", math.nan), "probe JSON"))
+    if not rows:
+        return None
+    fams = [f for f in LIMIT_FAMILIES if view.pick(f)]
+    return Table(pd.DataFrame(rows), (
+        "Documented limits from the probe JSON (probes/<machine>.json); measured = the largest "
+        "launch that ran, one past it failed" + (f" ({source(view, *fams)})" if fams else "") +
+        "; the errors are what the driver and gpukernels say one past the limit."))
+
+
+def _limit_row(what: str, unit: str, doc: dict, measured: float, by: str) -> dict:
+    return {
+        "limit": f"{what} ({unit})" if unit else what,
+        "documented (count)": doc.get("documented", math.nan),
+        "measured (count)": measured,
+        "measured by": by,
+        "at the limit, the driver says": doc.get("launch_at_limit", "-"),
+        "past the limit, the driver says": doc.get("launch_past_limit", "-"),
+        "past the limit, gpukernels says": doc.get("our_error_past_limit", "-"),
+    }
+
+
+def checks(view: MachineView) -> list[Table]:
+    out = []
+    for fam in CHECK_FAMILIES:
+        wide = view.wide(fam)
+        if wide is None:
+            continue
+        metric = fam.metrics[0]
+        frame = pd.DataFrame({name: wide[name].map(param_label) for name in fam.param_names})  # labels
+        legend = re.search(r"\((.*=.*)\)", metric.unit)  # "ok (1 = correct)": a legend, not a unit
+        frame[f"{metric.what} ({legend.group(1) if legend else metric.unit})"] = wide[metric.method]
+        frame["status"] = wide.status
+        out.append(Table(frame, f"{fam.what}. {source(view, fam)}."))
+    return out
+
+
+def index_table(probe: dict | None) -> Table | None:
+    rows = _probe_rows(probe, "index_mapping")
+    if not rows:
+        return None
+    entry = probe["probes"]["index_mapping"]
+    launch = entry.get("data", {}).get("launch", "") if isinstance(entry, dict) else ""
+    frame = pd.DataFrame(rows).rename(columns=INDEX_HEADERS)
+    return Table(frame, f"Thread and block indices of the tutorial's launch gpu{launch} (probe JSON).")
+
+
+def tuned_choices(probe: dict | None) -> Table | None:
+    """Which kernel vector add's ``tuned`` picked at each size in the probe run, and every
+    candidate's time (probe JSON); None without a measured probe."""
+    rows = _probe_rows(probe, "tuned_choice")
+    if not rows or not probe["probes"]["tuned_choice"].get("measured"):
+        return None
+    frame = pd.DataFrame(rows).rename(columns={"choice": "tuned chose"})
+    frame["n"] = frame["n"].map(size_label)
+    return Table(frame, "The kernel `tuned` chose at each size in the probe run, with each candidate's device time "
+                        "(us, graph replay, median of 10; probe JSON). Every benchmark process tunes again on its "
+                        "own arrays: candidates within a percent can trade places between runs.")
+
+
+def probe_errors(probe: dict | None) -> list[Table]:
+    """Error strings of the probe JSON other than the limits': the seed's launches, device selection."""
+    out = []
+    claims = _probe_rows(probe, "seed_claims")
+    if claims:
+        frame = pd.DataFrame([{k: v for k, v in r.items() if isinstance(v, str)} for r in claims])
+        out.append(Table(frame, "The tutorial's launches, checked by gpukernels and then by the driver (probe JSON)."))
+    selection = [r for r in _probe_rows(probe, "device_selection") if r.get("error")]
+    if selection:
+        frame = pd.DataFrame([{"device": str(r.get("device")), "error": r.get("error")} for r in selection])
+        out.append(Table(frame, "cuda.select_device errors (probe JSON)."))
+    return out
+
+
+def probe_failures(probe: dict | None) -> Table | None:
+    """Probes that raised on the GPU machine (the probe JSON's ``failed`` list)."""
+    failed = [f for f in (probe or {}).get("failed") or [] if isinstance(f, dict)]
+    if not failed:
+        return None
+    frame = pd.DataFrame([{"probe": str(f.get("probe", "-")), "device": str(f.get("device", "-")),
+                           "error": str(f.get("error", "-"))} for f in failed])
+    return Table(frame, "Probes that failed on the GPU machine (probe JSON); the others still ran.")
+
+
+def probe_notes(probe: dict | None) -> list[str]:
+    """The notes of the probes the report shows (e.g. 'simulator: documented limits, not launched')."""
+    out = []
+    for name in PROBES_SHOWN:
+        entry = ((probe or {}).get("probes") or {}).get(name)
+        if isinstance(entry, dict) and entry.get("note"):
+            out.append(f"Probe {name}: {entry['note']}")
+    return out
+
+
+def devices(probe: dict | None) -> Table | None:
+    found = [d for d in (probe or {}).get("devices") or [] if isinstance(d, dict)]
+    if not found:
+        return None
+    frame = pd.DataFrame([{
+        "device (index)": d.get("index", i),
+        "name": d.get("name", "-"),
+        "compute capability": d.get("compute_capability", "-"),
+        "SMs (count)": d.get("sm_count", math.nan),
+        "memory (GB)": d.get("total_memory_bytes", math.nan) / 1e9,
+    } for i, d in enumerate(found)])
+    return Table(frame, f"GPUs the probe saw (probe JSON, created {probe.get('created', 'at an unknown time')}).")
+
+
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+def _family_section(view: MachineView, fam: Family, title: str, parts: list) -> list[Section]:
+    if view.pick(fam) is None:
+        return []
+    section = Section(title, level=3, parts=[p for p in parts if p is not None])
+    note = throttle_note(view, fam)
+    if note:
+        section.parts.append(note)
+    return [section]
+
+
+def experiments(view: MachineView, probe: dict | None) -> list[Section]:
+    """The vector add's variants, block sizes, timing methods, seed audit and end to end."""
+    out = []
+    tuned = tuned_choices(probe)
+    if tuned is not None:
+        out.append(Section("vector_add tuned choices", level=3, parts=[tuned]))
+    for fam, title, build in ((VARIANTS_FAMILY, "vector_add variants", variants),
+                              (BLOCK_FAMILY, "vector_add block size", block_sizes),
+                              (MODES_FAMILY, "vector_add timing modes", timing_modes),
+                              (SEED_FAMILY, "vector_add seed audit", seed_audit),
+                              (END_TO_END_FAMILY, "vector_add end to end", end_to_end)):
+        out += _family_section(view, fam, title, _parts(build(view, fam)) if view.pick(fam) else [])
+    return out
+
+
+def _parts(found) -> list:
+    """A builder's table, (table, sentences) or (table, table) as a flat list of parts."""
+    if found is None:
+        return []
+    if not isinstance(found, tuple):
+        return [found]
+    return [p for part in found for p in (part if isinstance(part, list) else [part])]
+
+
+def launch_section(view: MachineView, probe: dict | None) -> list[Section]:
+    section = Section("Launch costs", level=3)
+    table = launches(view)
+    if table is not None:
+        section.parts.append(table)
+        figure = launch_costs(table.frame, view.name)
+        if figure is not None:
+            section.parts.append(Plot(f"launch_costs-{view.name}", figure, f"launch costs on {view.name}"))
+    section.parts += [p for p in (seed_grids(view), compile_time(view)) if p is not None]
+    return [section]
+
+
+def copy_section(view: MachineView, probe: dict | None) -> list[Section]:
+    table = copies(view)
+    return _family_section(view, COPY_FAMILY, "Copies", [table]) if table is not None else []
+
+
+def probe_section(view: MachineView, probe: dict | None) -> list[Section]:
+    section = Section("Limits, indices and checks", level=3)
+    for part in (limits(view, probe), *checks(view), index_table(probe), *probe_errors(probe),
+                 probe_failures(probe), devices(probe), *probe_notes(probe)):
+        if part is not None:
+            section.parts.append(part)
+    if probe is None:
+        section.parts.append("No probe file (probes/<machine>.json) for this machine.")
+    return [section]
+
+
+def launch_costs(table: pd.DataFrame, machine: str) -> Figure | None:
+    """Grouped bars: one group per argument count, one bar per launch path (the launch table)."""
+    columns = [c for c in table.columns if c.endswith("(us)")]
+    data = table.set_index("launch")[columns].T
+    if data.dropna(how="all").empty:
+        return None
+    data.index = [c.removesuffix(" (us)") for c in columns]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig.subplots_adjust(left=0.08, right=0.78, bottom=0.13, top=0.92)
+    data.plot.bar(ax=ax, logy=True, rot=0, width=0.85)
+    ax.set_title(f"Host time per launch by path and argument count: {machine}")
+    ax.set_xlabel("kernel arguments")
+    ax.set_ylabel("time per launch (us)")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+def register(suite: Suite) -> None:
+    """Our sections, in the order the report shows them after the op sections."""
+    for fn in (experiments, launch_section, copy_section, probe_section):
+        suite.section(fn)

@@ -1,0 +1,245 @@
+"""Building blocks for an op's implementations: checked device problems, host baselines, peers.
+
+An implementation is any factory the engine calls as ``factory(shared=..., **axes)`` that returns
+an object with ``launch(stream)`` (enqueue one operation on a numba stream or 0) and ``check()``
+(run once from fresh inputs, compare with a reference, leave the inputs as they were). The classes
+here give that shape for free:
+
+- ``DeviceProblem``: subclass once per op (``allocate`` the inputs, ``expected`` from NumPy,
+  ``result``, ``reset``), then once per implementation (``prepare``, ``launch``). Every
+  implementation of one op and size gets the same input arrays (``SharedInputs``): where arrays
+  land in L2 and DRAM moves a short kernel by 1-3%, more than the difference between kernels.
+- ``HostProblem``: a host baseline (``run`` is the timed call).
+- ``Peer``: CuPy or PyTorch launched on our stream, on our arrays, without a copy.
+
+Nothing is allocated or timed at import; nothing here names an op.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, ClassVar, Protocol
+
+import numpy as np
+from numba import cuda
+
+from . import devices
+from .launch import check_size
+
+
+class Workload(Protocol):
+    def launch(self, stream: object = 0) -> None: ...
+    def check(self) -> None: ...
+
+
+class WontFit(RuntimeError):
+    """The problem needs more device memory than is free."""
+
+
+class PeerMissing(RuntimeError):
+    """An optional peer library (CuPy, PyTorch) is not installed or cannot use this GPU."""
+
+
+@functools.lru_cache(maxsize=1)
+def host_inputs(n: int, count: int = 2, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Reproducible float32 inputs in [0, 1), read-only (2^28 floats in about 1 s).
+
+    Cached for the last (n, count): a family measures every implementation of a size in turn.
+    """
+    rng = np.random.default_rng(seed)
+    out = tuple(rng.random(check_size(n), dtype=np.float32) for _ in range(count))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def require_device_bytes(nbytes: float) -> None:
+    """Raise WontFit, with the numbers, when ``nbytes`` (plus 10% headroom) is not free."""
+    if devices.simulated():
+        return
+    free, _ = cuda.current_context().get_memory_info()
+    if nbytes * 1.1 > free:
+        raise WontFit(f"needs {nbytes / 2**30:.2f} GiB of device memory, {free / 2**30:.2f} GiB free")
+
+
+def sm_count() -> int:
+    return 1 if devices.simulated() else cuda.get_current_device().MULTIPROCESSOR_COUNT
+
+
+def device_address(array) -> int:
+    """The address of ``array``'s first element (the simulator's arrays are host memory)."""
+    if devices.simulated():
+        return array.__array_interface__["data"][0]
+    return array.__cuda_array_interface__["data"][0]
+
+
+class SharedInputs:
+    """Inputs shared by every problem of one op and size, one (op, size) at a time.
+
+    The family loop (gpukernels.measure) makes one per family and hands it to each
+    implementation; the last size's arrays are dropped before the next size allocates.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._inputs: dict = {}
+
+    def inputs(self, key: tuple, allocate: Callable[[], dict]) -> dict:
+        if key != self._key:
+            self._key, self._inputs = None, {}
+            self._inputs, self._key = allocate(), key
+        return self._inputs
+
+
+class DeviceProblem:
+    """Arrays of one op on the device, for one implementation.
+
+    The axes become attributes (``self.n``; ``self.m, self.n, self.k``). Subclass per op:
+    ``allocate`` (inputs, shared by every implementation of the op: never written by ``prepare``),
+    ``expected``, ``result``, ``reset``; per implementation: ``prepare`` (outputs, scratch, the
+    launch configuration) and ``launch(stream)``. ``rtol`` None: bit-exact against the reference.
+    """
+
+    rtol: ClassVar[float | None] = None
+    atol: ClassVar[float] = 0.0
+
+    def __init__(self, shared: SharedInputs | None = None, **axes: int) -> None:
+        self.axes = {name: check_size(value) for name, value in axes.items()}
+        vars(self).update(self.axes)
+        if shared is None:
+            self.allocate()
+        else:
+            # one key per op: the class that defines allocate, and the axes
+            owner = next(c for c in type(self).__mro__ if "allocate" in vars(c))
+            vars(self).update(shared.inputs((owner, tuple(self.axes.items())), self._allocated))
+        self.prepare()
+
+    def allocate(self) -> None:
+        raise NotImplementedError
+
+    def _allocated(self) -> dict:
+        before = set(vars(self))
+        self.allocate()
+        return {k: v for k, v in vars(self).items() if k not in before}
+
+    def prepare(self) -> None:
+        """Launch configuration, outputs and anything else bound once (per implementation)."""
+
+    def launch(self, stream: object = 0) -> None:
+        raise NotImplementedError
+
+    def expected(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def result(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Put the inputs back (in-place ops change them at every launch)."""
+
+    def label(self) -> str:
+        return f"{type(self).__name__} " + ", ".join(f"{k}={v}" for k, v in self.axes.items())
+
+    def check(self) -> None:
+        """Run once from fresh inputs and compare with the reference; leaves the inputs as they were."""
+        self.reset()
+        self.launch()
+        cuda.synchronize()
+        got, want = self.result(), self.expected()
+        if self.rtol is None:
+            if not np.array_equal(got, want):
+                bad = int(np.count_nonzero(got != want))
+                raise AssertionError(f"{self.label()}: {bad} of {np.size(got)} elements differ from the reference")
+        else:
+            np.testing.assert_allclose(got, want, rtol=self.rtol, atol=self.atol, err_msg=self.label())
+        self.reset()
+
+
+class HostProblem:
+    """A host baseline: ``call(*arrays)`` computes the op and returns its result; ``run()`` is the
+    timed call on inputs made once; ``check()`` compares one call with ``reference`` on fresh
+    copies. Subclasses give ``inputs()`` (fresh arrays), ``call`` and ``reference``."""
+
+    rtol: ClassVar[float] = 1e-6
+
+    def __init__(self, **axes: int) -> None:
+        self.axes = {name: check_size(value) for name, value in axes.items()}
+        vars(self).update(self.axes)
+        self._arrays = self.inputs()
+
+    def inputs(self) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def call(self, *arrays: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def reference(self, *arrays: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        got = np.asarray(self.call(*self.inputs()), dtype=np.float64)
+        want = np.asarray(self.reference(*self.inputs()), dtype=np.float64)
+        np.testing.assert_allclose(got, want, rtol=self.rtol, err_msg=f"{type(self).__name__} {self.axes}")
+
+    def run(self) -> None:
+        self.call(*self._arrays)
+
+
+# --- peers: libraries a user would pick instead of writing a kernel ---------------------------
+
+class PeerLibrary:
+    """How the engine reaches one peer library: import it, wrap a numba array, use a stream."""
+
+    def __init__(self, module: str, wrap: Callable[[Any, Any], Any], stream: Callable[[Any, int], Any]) -> None:
+        self.module, self._wrap, self._stream = module, wrap, stream
+
+    def load(self):
+        """The module, or PeerMissing with the reason (optional extra [peers])."""
+        if devices.simulated():
+            raise PeerMissing(f"simulator: {self.module} needs a real GPU")
+        try:
+            lib = __import__(self.module)
+        except ImportError as exc:
+            raise PeerMissing(f"{self.module} is not installed (pip install 'gpukernels[peers]'): {exc}") from None
+        if hasattr(lib, "cuda") and hasattr(lib.cuda, "is_available") and not lib.cuda.is_available():
+            raise PeerMissing(f"{self.module} is installed without CUDA")
+        return lib
+
+    def wrap(self, lib, array):
+        return self._wrap(lib, array)
+
+    def stream(self, lib, handle: int):
+        """A context manager that makes the numba stream ``handle`` (0: default) current."""
+        return self._stream(lib, handle)
+
+
+def _torch_stream(torch, handle: int):
+    return torch.cuda.stream(torch.cuda.ExternalStream(handle) if handle else torch.cuda.default_stream())
+
+
+CUPY = PeerLibrary("cupy", lambda cp, a: cp.asarray(a), lambda cp, handle: cp.cuda.ExternalStream(handle))
+TORCH = PeerLibrary("torch", lambda torch, a: torch.as_tensor(a, device="cuda"), _torch_stream)
+
+
+class Peer:
+    """Mixin for a DeviceProblem run by a peer library on the problem's own arrays.
+
+    Set ``library`` (CUPY or TORCH) and, in ``prepare``, ``self.work`` to a no-argument callable
+    that does the op (using ``self.wrap(array)``); ``launch`` runs it on the given stream.
+    """
+
+    library: ClassVar[PeerLibrary]
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.lib = self.library.load()
+        self._streams: dict[int, Any] = {}
+
+    def wrap(self, array):
+        return self.library.wrap(self.lib, array)
+
+    def launch(self, stream: object = 0) -> None:
+        handle = int(stream.handle) if stream else 0
+        if handle not in self._streams:
+            self._streams[handle] = self.library.stream(self.lib, handle)
+        with self._streams[handle]:
+            self.work()
