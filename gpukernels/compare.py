@@ -111,7 +111,10 @@ class Naming:
             kinds = {"host" if m.host_bound else "device" for m in f.methods()}
             bounds.setdefault(f.area, set()).update(kinds)
             for m in f.metrics:
-                methods.setdefault(m.method, set()).update(kinds)
+                # a method is host-bound by name where no wholly device-bound family records it: a
+                # family with host time in some of its parameter sets (the seed audit's wall clocks
+                # beside its one graph row) keeps its method, track_seconds, host-bound for old ids
+                methods.setdefault(m.method, set()).add("device" if kinds == {"device"} else "host")
                 units.setdefault(m.method, set()).add(m.unit)
         return cls(
             card_id=identity.ids[0] if identity else None,

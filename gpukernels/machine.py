@@ -180,6 +180,13 @@ def _parent_asv_argv(max_depth: int = 4) -> list[str] | None:
     return None
 
 
+def asv_quick() -> bool:
+    """Whether this process serves an ``asv run --quick`` (or ``-q``): asv tells its benchmark
+    processes nothing of it, so the command line of the asv process above is read."""
+    argv = _parent_asv_argv(max_depth=6)
+    return bool(argv) and ("--quick" in argv or "-q" in argv)
+
+
 def _asv_runner_process() -> bool:
     """asv starts its benchmark processes as ``python .../asv/benchmark.py <command> ...``."""
     import sys

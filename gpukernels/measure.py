@@ -76,7 +76,7 @@ class Context:
         """Skip above the policy's size limit (the simulator runs each thread in Python)."""
         limit = self.policy.max_elements
         if limit is not None and elements > limit:
-            raise Skip(f"simulator: smoke sizes only ({elements} elements > {limit})")
+            raise Skip(f"{self.policy.name} policy: smoke sizes only ({elements} elements > {limit})")
 
     def device_time(self, launch: timing.Launch, elements: int, mode: timing.Mode = "graph", cold: bool = False,
                     launches: int | None = None) -> Timing:

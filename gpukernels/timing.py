@@ -53,6 +53,7 @@ class Policy:
     max_launches: int = 100
     enqueue_launches: int = 200  # calls per enqueue sample
     max_elements: int | None = None  # larger problems are skipped (the simulator's smoke sizes)
+    name: str = "full"
 
     def launches_for(self, n: int) -> int:
         """Launches per graph or batch sample: about ``work_per_sample`` elements of work."""
@@ -62,11 +63,23 @@ class Policy:
 POLICY = Policy()
 # The simulator runs each thread in Python: a smoke test of the same code path, never saved.
 SIMULATOR_POLICY = Policy(samples=3, host_samples=3, host_min_samples=3, work_per_sample=2**11, max_launches=2,
-                          enqueue_launches=3, max_elements=2**10)
+                          enqueue_launches=3, max_elements=2**10, name="simulator")
+
+
+# ``asv run --quick``: every op still checked against NumPy and timed, at sizes up to 2^24 elements,
+# with a third of the samples: a smoke run of the whole suite in minutes, never a result to keep
+# (asv saves nothing from --quick).
+QUICK_POLICY = Policy(samples=10, host_samples=5, host_min_samples=3, host_budget_s=0.2, max_launches=20,
+                      enqueue_launches=50, max_elements=2**24, name="quick")
 
 
 def policy() -> Policy:
-    return SIMULATOR_POLICY if devices.simulated() else POLICY
+    """The simulator's policy there; the quick one under ``asv run --quick``; else the suite's."""
+    from .machine import asv_quick
+
+    if devices.simulated():
+        return SIMULATOR_POLICY
+    return QUICK_POLICY if asv_quick() else POLICY
 MODES: tuple[Mode, ...] = ("single", "batch", "graph")
 Launch = Callable[[object], None]  # enqueues one launch on the stream it is given
 

@@ -114,7 +114,9 @@ def vector_span(array, width: int) -> tuple[int, int, int]:
 
 
 def _host_floats(address: int, index: int, width: int):
-    return (ctypes.c_float * width).from_address(address + 4 * width * index)
+    # int(): kernels may compute indices as NumPy integers (numba.int64(...) in the simulator),
+    # which ctypes does not take as an address
+    return (ctypes.c_float * width).from_address(int(address) + 4 * width * int(index))
 
 
 if config.ENABLE_CUDASIM:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gpukernels import probes
 from gpukernels.cli import probe as probe_cli
 from gpukernels.cli import report as report_cli
+from gpukernels.ours import probes
 
 REPO = Path(__file__).resolve().parent.parent
 ASV_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
@@ -93,6 +93,35 @@ def test_report_out_inside_results_writes_nothing(real: Path, capsys) -> None:
 def test_report_without_results(tmp_path: Path, capsys) -> None:
     code, _, err = run_report(capsys, "--results", str(tmp_path / "none"), "--out", str(tmp_path / "rep"))
     assert code == 2 and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec, why", [
+    ("gpukernels.ours.suite", "give MODULE:NAME"),
+    (":SUITE", "give MODULE:NAME"),
+    ("no_such_module:SUITE", "cannot import no_such_module"),
+    ("gpukernels.ours.suite:NOPE", "gpukernels.ours.suite has no NOPE"),
+    ("gpukernels.ours.suite:SUITE_MARKDOWN", "gpukernels.ours.suite has no SUITE_MARKDOWN"),
+    ("gpukernels.ours.vector_add:VECTOR_ADD", "not a gpukernels Suite"),
+])
+def test_report_bad_suite_exit_2_before_reading(real: Path, tmp_path: Path, capsys, monkeypatch, spec: str,
+                                                why: str) -> None:
+    import gpukernels.results
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("read the results before checking --suite")
+
+    monkeypatch.setattr(gpukernels.results, "load_results", must_not_run)
+    code, out, err = run_report(capsys, "--results", str(real), "--out", str(tmp_path / "rep"), "--suite", spec)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"report: --suite {spec!r}") and why in err and err.count("\n") == 1
+    assert not list((tmp_path / "rep").glob("*"))
+
+
+def test_report_with_the_suite_named_explicitly(real: Path, tmp_path: Path, capsys) -> None:
+    code, out, err = run_report(capsys, "--results", str(real), "--out", str(tmp_path / "rep"),
+                                "--machine", "h200", "--suite", "gpukernels.ours.suite:SUITE")
+    assert code == 0, err
+    assert "## h200 (" in (tmp_path / "rep" / "report.md").read_text()
 
 
 @pytest.mark.slow  # five interpreter starts; .ci/run runs it

@@ -23,11 +23,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixtures.synthetic_tree import COMMITS, write_tree
-from gpukernels import catalogue
 from gpukernels.cli.compare import main
-from gpukernels.compare import (CARD_FACTOR, HOST_FACTOR, CompareError, bound_of, compare, decide, evidence,
-                                is_speed, u_test)
+from gpukernels.compare import (CARD_FACTOR, HOST_FACTOR, CompareError, Naming, bound_of, compare, decide,
+                                evidence, is_speed, u_test, unit_of)
 from gpukernels.compare_render import format_quantity, render
+from gpukernels.ours.suite import SUITE
 from gpukernels.results import Results, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,7 @@ MACHINE = "h100-80gb-hbm3"
 DEVICE_TIME = "vector_add.VectorAdd.track_device_time"
 SIZES = [4**k for k in range(5, 15)]  # 2^10 .. 2^28
 NO_CI = (math.nan, math.nan)
+NAMING = Naming.of(SUITE)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -66,7 +67,7 @@ def slower_sizes(rows) -> set[int]:
 
 @pytest.fixture(scope="module")
 def real() -> Results:
-    return load_results(REAL)
+    return load_results(REAL, SUITE)
 
 
 # --- Mann-Whitney U (scipy) against values computed by hand --------------------------------
@@ -129,24 +130,46 @@ def test_decide() -> None:
     assert decide(1.03, 1.05, True) == "same"  # significant but within the factor
 
 
-def test_bound_from_catalogue_and_the_rule_for_older_ids() -> None:
-    assert bound_of("kernels.VectorAdd.track_device_time") == "device"
-    assert bound_of("baselines.VectorAdd.track_seconds") == "host"
-    assert bound_of("launches.Enqueue.track_seconds") == "host"
-    # committed results predate the catalogue: area, method or asv's time_ decide
-    assert bound_of(DEVICE_TIME) == "device"
-    assert bound_of("vector_add.VectorAdd.track_bandwidth") == "device"
-    assert bound_of("transfers.Transfers.track_bandwidth") == "device"
-    assert bound_of("vector_add.VectorAdd.time_call") == "host"  # wall clock around launch + sync
-    assert bound_of("vector_add.SeedAudit.track_seconds") == "host"  # track_seconds: host families only
-    assert bound_of("baselines.NumpyAdd.time_add") == "host"
-    assert bound_of("launches.LaunchCost.track_graph_replay") == "host"
-    assert bound_of("compile.Compile.track_first_call") == "host"
+def test_bound_stored_per_parameter_set_and_the_rule_for_older_ids() -> None:
+    # the loader's bound (the suite's timing method of that parameter set) wins
+    assert bound_of("kernels.VectorAdd.track_device_time", "device", NAMING) == "device"
+    assert bound_of("modes.VectorAdd.track_device_time", "host", NAMING) == "host"
+    assert bound_of("modes.VectorAdd.track_device_time", "device", NAMING) == "device"
+    assert bound_of("baselines.VectorAdd.track_seconds", "host", NAMING) == "host"
+    # ids the suite does not list (committed results of the previous suite): area, method or asv's time_
+    for stored in (None, math.nan):
+        assert bound_of(DEVICE_TIME, stored, NAMING) == "device"
+        assert bound_of("vector_add.VectorAdd.track_bandwidth", stored, NAMING) == "device"
+        assert bound_of("transfers.Transfers.track_bandwidth", stored, NAMING) == "device"
+        assert bound_of("vector_add.VectorAdd.time_call", stored, NAMING) == "host"  # wall clock around launch + sync
+        # track_seconds: no wholly device-bound family records it (the seed audit's one graph row aside)
+        assert bound_of("vector_add.SeedAudit.track_seconds", stored, NAMING) == "host"
+        assert bound_of("baselines.NumpyAdd.time_add", stored, NAMING) == "host"
+        assert bound_of("launches.LaunchCost.track_graph_replay", stored, NAMING) == "host"  # a host-only area
+        assert bound_of("compile.Compile.track_first_call", stored, NAMING) == "host"
+        assert bound_of("end_to_end.EndToEnd.time_roundtrip", stored, NAMING) == "host"
+    assert NAMING.host_areas == {"baselines", "compile", "end_to_end", "launches"}
+    assert NAMING.host_methods == {"track_seconds"}
+    # without a suite only asv's time_ says host
+    bare = Naming.of(None)
+    assert bare.card_id is None and bound_of("launches.LaunchCost.track_graph_replay", None, bare) == "device"
+    assert bound_of("baselines.NumpyAdd.time_add", None, bare) == "host"
+
+
+def test_unit_from_benchmarks_json_else_the_suites_method_of_that_name() -> None:
+    assert unit_of(DEVICE_TIME, "seconds", NAMING) == "seconds"
+    assert unit_of(DEVICE_TIME, None, NAMING) == "seconds"  # track_device_time: seconds in the suite
+    assert unit_of("vector_add.VectorAdd.track_bandwidth", math.nan, NAMING) == "GB/s"
+    assert unit_of("old.Matmul.track_compute", None, NAMING) == "GFLOP/s"
+    assert unit_of("old.Card.track_card_id", None, NAMING) == "id"
+    assert unit_of("baselines.NumpyAdd.time_add", None, NAMING) == "seconds"  # asv's time_
+    assert unit_of("launches.LaunchCost.track_enqueue", None, NAMING) == ""  # unknown: unjudged
+    assert NAMING.card_id == "probes.Card.track_card_id"  # the suite's identity family
 
 
 def test_only_times_and_rates_are_speeds() -> None:
-    assert is_speed("seconds") and is_speed("GB/s")
-    units = {m.unit for f in catalogue.FAMILIES for m in f.metrics} | {"ok"}
+    assert is_speed("seconds") and is_speed("GB/s") and is_speed("GFLOP/s")
+    units = set(SUITE.units) | {"ok"}
     assert {u for u in units if not is_speed(u)} == {
         "id", "flags", "errors", "blocks", "threads", "ok (1 = correct)", "MHz", "ok"}
 
@@ -159,7 +182,7 @@ def test_ab_planted_slowdown_is_flagged_at_every_size(real: Results) -> None:
     at_least_10_percent = {n.bit_length() - 1 for n, r in ratios.items() if r >= 1.10}
     assert at_least_10_percent == set(range(10, 29, 2))  # the data: 1.21x (2^14) to 1.58x (2^22)
 
-    result = compare(real, "b13c3b7f", "92da6ebb")
+    result = compare(real, "b13c3b7f", "92da6ebb", suite=SUITE)
     assert (result.machine, result.base[:8], result.head[:8]) == (MACHINE, "b13c3b7f", "92da6ebb")
     assert slower_sizes(result.rows) == at_least_10_percent
     assert result.counts() == {"slower": 10, "faster": 0, "uncertain": 0, "same": 0, "throttled": 0, "unjudged": 0}
@@ -188,7 +211,7 @@ def test_ab_cli_exit_1_names_the_slowed_sizes_and_says_the_card_rule_first() -> 
 
 def test_same_gpu_aa_passes_on_the_u_test(real: Results, capsys: pytest.CaptureFixture) -> None:
     for same_card in (False, True):  # with the card rule (factor 1.10) and without it (1.05)
-        result = compare(real, "617e61aa", "6c9baf00", same_card=same_card)
+        result = compare(real, "617e61aa", "6c9baf00", same_card=same_card, suite=SUITE)
         assert result.counts() == {"slower": 0, "faster": 0, "uncertain": 0, "same": 10, "throttled": 0,
                                    "unjudged": 0}
         assert result.exit_code == 0
@@ -206,14 +229,14 @@ def test_cross_card_aa_passes_by_the_card_rule_and_fails_without_it(real: Result
     base, head = stored_medians(REAL, "b13c3b7f"), stored_medians(REAL, "5da442f3")
     assert head[2**10] / base[2**10] == pytest.approx(1.0944, abs=1e-4)
     assert head[2**12] / base[2**12] == pytest.approx(1.0539, abs=1e-4)
-    result = compare(real, "b13c3b7f", "5da442f3")  # no card recorded: the card rule, 1.10
+    result = compare(real, "b13c3b7f", "5da442f3", suite=SUITE)  # no card recorded: the card rule, 1.10
     assert result.counts()["same"] == 10 and result.exit_code == 0
     assert sum(result.added.values()) == 174  # the rest of the full suite at 5da442f3
-    told_same = compare(real, "b13c3b7f", "5da442f3", same_card=True)  # as if one card: 1.05...
+    told_same = compare(real, "b13c3b7f", "5da442f3", same_card=True, suite=SUITE)  # as if one card: 1.05...
     short = told_same.rows[told_same.rows.test.str.contains("under 2 us")]
     assert {"n=2^10, device=0", "n=2^12, device=0"} <= set(short.params)  # ...but ~1 us kernels: 1.10
     assert slower_sizes(told_same.rows) == set() and told_same.exit_code == 0
-    strict = compare(real, "b13c3b7f", "5da442f3", same_card=True, factor=1.05)
+    strict = compare(real, "b13c3b7f", "5da442f3", same_card=True, factor=1.05, suite=SUITE)
     assert strict.exit_code == 0  # the short-kernel factor is a floor, like the card rule
 
 
@@ -223,10 +246,10 @@ def test_decisions_hold_when_benchmarks_json_no_longer_lists_the_old_ids(tmp_pat
     tree = tmp_path / "derived_h100_benchmarks_json_without_old_ids"
     shutil.copytree(REAL, tree)
     (tree / "benchmarks.json").write_text(json.dumps({"version": 2}))
-    derived = load_results(tree)
+    derived = load_results(tree, SUITE)
     assert derived.frame.unit[derived.frame.benchmark == DEVICE_TIME].isna().all()
-    assert compare(derived, "b13c3b7f", "92da6ebb").counts()["slower"] == 10
-    aa = compare(derived, "617e61aa", "6c9baf00")
+    assert compare(derived, "b13c3b7f", "92da6ebb", suite=SUITE).counts()["slower"] == 10
+    aa = compare(derived, "617e61aa", "6c9baf00", suite=SUITE)
     assert aa.counts()["same"] == 10 and aa.exit_code == 0
 
 
@@ -241,7 +264,7 @@ def test_derived_tree_without_stored_spread_is_uncertain(tmp_path: Path) -> None
         for name in ("stats_ci_99_a", "stats_ci_99_b"):
             row[columns.index(name)] = [None] * len(row[columns.index(name)])
         path.write_text(json.dumps(data))
-    result = compare(load_results(tree), "b13c3b7f", "92da6ebb")
+    result = compare(load_results(tree, SUITE), "b13c3b7f", "92da6ebb", suite=SUITE)
     assert result.counts()["uncertain"] == 10
     assert {t.split(";")[0] for t in result.rows.test} == {"no spread stored"}
     assert result.exit_code == 0
@@ -254,11 +277,14 @@ BASE, HEAD = "a" * 40, "b" * 40
 
 def made_row(commit: str, benchmark: str, params: dict, samples: list[float] | None, unit: str = "seconds",
              value: float | None = None) -> dict:
+    """A row as the loader gives it: the bound of the id's family at these parameters (the suite's
+    timing method), NaN for an id not in the suite."""
     median = float(np.median(samples)) if samples else value
+    found = SUITE.lookup(benchmark)
     return {"machine": "gpu-box", "commit": commit, "commit_short": commit[:8], "env_name": "env",
             "benchmark": benchmark, "params": params, "status": "ok", "value": median if value is None else value,
             "median": median, "samples": samples, "ci_99_a": math.nan, "ci_99_b": math.nan, "unit": unit,
-            "version": "v1"}
+            "version": "v1", "bound": found[0].bound(params) if found else math.nan}
 
 
 def made_results(rows: list[dict]) -> Results:
@@ -286,7 +312,7 @@ def kernel_rows(ratio: float, impl: str = "seed", throttle: tuple[float, float] 
 
 def test_same_card_keeps_the_tight_factor_and_no_warning() -> None:
     made = made_results(card_rows(0xABC, 0xABC) + kernel_rows(1.07))
-    result = compare(made, BASE, HEAD)
+    result = compare(made, BASE, HEAD, suite=SUITE)
     assert result.cards.same and result.device_factor == 1.05
     assert result.rows.set_index("benchmark").decision.to_dict() == {
         "kernels.VectorAdd.track_device_time": "slower", "kernels.VectorAdd.track_throttle": "unjudged",
@@ -301,7 +327,7 @@ def test_same_card_keeps_the_tight_factor_and_no_warning() -> None:
 ])
 def test_different_or_missing_card_widens_the_device_factor_and_says_so_first(base_card, head_card, said) -> None:
     made = made_results(card_rows(base_card, head_card) + kernel_rows(1.07))
-    result = compare(made, BASE, HEAD)
+    result = compare(made, BASE, HEAD, suite=SUITE)
     assert result.device_factor == CARD_FACTOR
     assert result.rows.set_index("benchmark").decision["kernels.VectorAdd.track_device_time"] == "same"
     assert result.exit_code == 0
@@ -309,12 +335,13 @@ def test_different_or_missing_card_widens_the_device_factor_and_says_so_first(ba
     assert first.startswith(f"WARNING cards: {said}") and "card-to-card rule" in first
     assert render(result, markdown=True).splitlines()[0].startswith(f"> **cards: {said}")
     # beyond the card factor it is still slower
-    assert compare(made_results(card_rows(base_card, head_card) + kernel_rows(1.2)), BASE, HEAD).exit_code == 1
+    slower = made_results(card_rows(base_card, head_card) + kernel_rows(1.2))
+    assert compare(slower, BASE, HEAD, suite=SUITE).exit_code == 1
 
 
 def test_throttled_parameter_sets_are_never_slower() -> None:
     made = made_results(card_rows(1, 1) + kernel_rows(1.5, "seed", throttle=(0, 3)) + kernel_rows(1.5, "pairs"))
-    result = compare(made, BASE, HEAD)
+    result = compare(made, BASE, HEAD, suite=SUITE)
     by = result.rows.set_index(["benchmark", "params"]).decision
     assert by["kernels.VectorAdd.track_device_time", "impl=seed, n=2^10"] == "throttled"
     assert by["kernels.VectorAdd.track_throttle", "impl=seed, n=2^10"] == "throttled"
@@ -323,7 +350,7 @@ def test_throttled_parameter_sets_are_never_slower() -> None:
     assert "throttle flags base 0, head 3" in text
     assert "throttled: 2 metrics x parameter sets where NVML saw a slowdown reason" in text
     only_throttled = made_results(card_rows(1, 1) + kernel_rows(1.5, "seed", throttle=(2, 0)))
-    assert compare(only_throttled, BASE, HEAD).exit_code == 0
+    assert compare(only_throttled, BASE, HEAD, suite=SUITE).exit_code == 0
 
 
 def test_host_bound_is_reported_but_fails_only_when_asked(capsys: pytest.CaptureFixture) -> None:
@@ -332,16 +359,74 @@ def test_host_bound_is_reported_but_fails_only_when_asked(capsys: pytest.Capture
         made_row(BASE, "baselines.VectorAdd.track_seconds", params, samples(1e-4)),
         made_row(HEAD, "baselines.VectorAdd.track_seconds", params, samples(1e-4 * 2)),
     ]
-    result = compare(made_results(rows), BASE, HEAD)
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
     assert result.counts("host")["slower"] == 1 and result.counts("device")["slower"] == 0
     assert result.exit_code == 0
     text = render(result)
     assert "host-bound (reported; fails the gate only with --fail-on-host)" in text
     assert text.rstrip().endswith("exit 0: nothing device-bound slower (1 host-bound slower, reported only)")
-    assert compare(made_results(rows), BASE, HEAD, fail_on_host=True).exit_code == 1
+    assert compare(made_results(rows), BASE, HEAD, fail_on_host=True, suite=SUITE).exit_code == 1
     # within the host factor (1.5) a host-bound change is 'same', where a device-bound one is not
     rows[-1] = made_row(HEAD, "baselines.VectorAdd.track_seconds", params, samples(1e-4 * 1.4))
-    assert compare(made_results(rows), BASE, HEAD, fail_on_host=True).counts("host")["same"] == 1
+    assert compare(made_results(rows), BASE, HEAD, fail_on_host=True, suite=SUITE).counts("host")["same"] == 1
+
+
+def test_one_family_is_judged_per_parameter_set_by_its_timing_method(capsys: pytest.CaptureFixture) -> None:
+    """modes.VectorAdd: graph replay is device-bound (factor 1.05), the other timing modes include
+    the host's time (host factor 1.5, reported only); transfers.Copy is device-bound only for copies
+    on the device from 2^28 bytes. One family, both bounds, each with its own factor."""
+    rows = card_rows(1, 1)
+    for mode in ("graph", "single", "batch", "graph_cold"):
+        params = {"n": 2**20, "mode": mode}
+        rows += [made_row(BASE, "modes.VectorAdd.track_device_time", params, samples(1e-5)),
+                 made_row(HEAD, "modes.VectorAdd.track_device_time", params, samples(1e-5 * 1.3))]
+    for kind, nbytes in (("d2d", 2**30), ("d2d", 2**20), ("h2d_pinned", 2**30)):
+        params = {"kind": kind, "nbytes": nbytes}
+        rows += [made_row(BASE, "transfers.Copy.track_device_time", params, samples(1e-3)),
+                 made_row(HEAD, "transfers.Copy.track_device_time", params, samples(1e-3 * 1.3))]
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
+    by = result.rows.set_index("params")[["bound", "decision"]].apply(tuple, axis=1).to_dict()
+    assert by == {
+        "n=2^20, mode=graph": ("device", "slower"), "n=2^20, mode=single": ("host", "same"),
+        "n=2^20, mode=batch": ("host", "same"), "n=2^20, mode=graph_cold": ("host", "same"),
+        "kind=d2d, nbytes=2^30": ("device", "slower"), "kind=d2d, nbytes=2^20": ("host", "same"),
+        "kind=h2d_pinned, nbytes=2^30": ("host", "same"), "-": ("device", "unjudged")}
+    assert result.counts("device")["slower"] == 2 and result.exit_code == 1
+    # twice as slow: the host-bound sets are slower too, and fail the gate only with --fail-on-host
+    rows = [r if r["commit"] == BASE or r["benchmark"] == "probes.Card.track_card_id" else
+            made_row(HEAD, r["benchmark"], r["params"], samples((1e-5 if "mode" in r["params"] else 1e-3) * 2))
+            for r in rows]
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
+    assert result.counts("host")["slower"] == 5 and result.counts("device")["slower"] == 2
+    text = render(result)
+    assert "n=2^20, mode=single" in text.split("host-bound (reported; fails the gate only with --fail-on-host)")[1]
+
+
+def test_nothing_to_judge_is_an_error_never_a_pass(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Parameter sets compared, but none a time or a rate (ids, error counts): no verdict, exit 2."""
+    made = made_results(card_rows(1, 1) + [
+        made_row(c, "probes.IndexMapping.track_coverage_errors", {"launch": "1d"}, None, unit="errors", value=0.0)
+        for c in (BASE, HEAD)])
+    with pytest.raises(CompareError, match="^nothing to judge: no time or rate was compared between aaaaaaaa and "
+                                           "bbbbbbbb on gpu-box"):
+        compare(made, BASE, HEAD, suite=SUITE)
+    # the real A/B with its device times at another benchmark version and one count beside them:
+    # the times are not compared (version changed), the count is not a speed
+    tree = Path(shutil.copytree(REAL, tmp_path / "derived_h100_ab_versions_changed"))
+    for commit in ("b13c3b7f", "92da6ebb"):
+        (path,) = (tree / MACHINE).glob(f"{commit}-*.json")
+        data = json.loads(path.read_text())
+        columns = data["result_columns"]
+        if commit == "92da6ebb":
+            data["results"][DEVICE_TIME][columns.index("version")] = "another-version"
+        data["results"]["probes.IndexMapping.track_coverage_errors"] = [[0.0, 0.0, 0.0], [["'1d'", "'2d'", "'3d'"]],
+                                                                        "v1"]
+        path.write_text(json.dumps(data))
+    code, out, err = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(tree))
+    assert (code, out) == (2, "")
+    assert err.startswith("compare: nothing to judge: no time or rate was compared between b13c3b7f and 92da6ebb "
+                          "on h100-80gb-hbm3") and err.count("\n") == 1
+    assert "10 benchmark version changed" in err
 
 
 def test_impossible_values_are_not_compared_and_never_printed() -> None:
@@ -350,14 +435,14 @@ def test_impossible_values_are_not_compared_and_never_printed() -> None:
         params = {"impl": "seed", "n": 2 ** (12 + n)}
         rows += [made_row(BASE, "kernels.VectorAdd.track_device_time", params, None, value=base),
                  made_row(HEAD, "kernels.VectorAdd.track_device_time", params, None, value=head)]
-    result = compare(made_results(rows), BASE, HEAD)
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
     assert result.not_compared == {"invalid value (not finite, negative, or a time or rate of zero)": 4}
     text = render(result)
     assert "inf" not in text and "-1e" not in text and "-1 us" not in text
     only_bad = made_results([made_row(c, "kernels.VectorAdd.track_device_time", {"impl": "seed", "n": 1}, None,
                                       value=v) for c, v in ((BASE, -1.0), (HEAD, 1.0))])
     with pytest.raises(CompareError, match="no valid value at both aaaaaaaa and bbbbbbbb on gpu-box"):
-        compare(only_bad, BASE, HEAD)
+        compare(only_bad, BASE, HEAD, suite=SUITE)
 
 
 def test_benjamini_hochberg_keeps_an_aa_of_hundreds_of_sets_clean() -> None:
@@ -371,7 +456,7 @@ def test_benjamini_hochberg_keeps_an_aa_of_hundreds_of_sets_clean() -> None:
         for commit in (BASE, HEAD):
             rows.append(made_row(commit, "kernels.VectorAdd.track_device_time", params,
                                  list(1e-6 * rng.lognormal(0, 0.3, 10))))
-    result = compare(made_results(rows), BASE, HEAD)
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
     timed = result.rows[result.rows.benchmark == "kernels.VectorAdd.track_device_time"]
     assert (timed.p < 0.01).sum() >= 1  # raw p-values do raise false alarms ...
     assert (timed.q < 0.01).sum() == 0  # ... the adjusted ones do not
@@ -385,7 +470,7 @@ def test_correction_families_are_per_bound() -> None:
         for commit in (BASE, HEAD):
             rows.append(made_row(commit, "baselines.VectorAdd.track_seconds", {"impl": "numpy", "n": i},
                                  samples(1e-4, spread=0.5)))
-    result = compare(made_results(rows), BASE, HEAD)
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
     device = result.rows[result.rows.benchmark == "kernels.VectorAdd.track_device_time"].iloc[0]
     assert device.q == device.p and device.decision == "slower"
 
@@ -398,7 +483,7 @@ def test_rates_are_inverted_and_the_u_test_decides() -> None:
         params = {"impl": "seed", "n": n}
         rows += [made_row(BASE, "kernels.VectorAdd.track_bandwidth", params, samples(3000.0), unit="GB/s"),
                  made_row(HEAD, "kernels.VectorAdd.track_bandwidth", params, samples(1500.0), unit="GB/s")]
-    result = compare(made_results(rows), BASE, HEAD)
+    result = compare(made_results(rows), BASE, HEAD, suite=SUITE)
     bandwidth = result.rows[result.rows.benchmark == "kernels.VectorAdd.track_bandwidth"]
     assert len(bandwidth) == 2 and set(bandwidth.inverted) == {True}
     assert list(bandwidth.ratio) == [pytest.approx(2.0)] * 2 and set(bandwidth.decision) == {"slower"}
@@ -407,7 +492,8 @@ def test_rates_are_inverted_and_the_u_test_decides() -> None:
 
 def test_synthetic_tree_every_row_gets_a_decision_and_unread_files_are_named(tmp_path: Path) -> None:
     # the synthetic tree (tests/fixtures/synthetic_tree.py) holds corrupt files and non-speed units
-    result = compare(load_results(write_tree(tmp_path / "results")), COMMITS["old"][:4], COMMITS["new"][:4])
+    tree = load_results(write_tree(tmp_path / "results"), SUITE)
+    result = compare(tree, COMMITS["old"][:4], COMMITS["new"][:4], suite=SUITE)
     assert set(result.rows.decision) <= {"slower", "faster", "uncertain", "same", "throttled", "unjudged"}
     assert set(result.rows.decision[~result.rows.unit.map(is_speed)]) <= {"unjudged", "throttled"}
     assert set(result.rows.bound) <= {"device", "host"}
@@ -459,11 +545,11 @@ def test_git_refs_resolve_to_results_commits(real: Results) -> None:
                       capture_output=True).returncode:
         pytest.skip("this checkout lacks the validation commits (shallow clone?)")
     # 6c9baf0 reverted the planted slowdown: its parent is 92da6ebb, grandparent b13c3b7f
-    result = compare(real, "6c9baf0~2", "6c9baf0~1", repo_dir=ROOT)
+    result = compare(real, "6c9baf0~2", "6c9baf0~1", repo_dir=ROOT, suite=SUITE)
     assert (result.base[:8], result.head[:8]) == ("b13c3b7f", "92da6ebb")
     # e18d17d (the suite's first cut) has no results: git knows it, the results don't
     with pytest.raises(CompareError, match=r"no results for commit 'e18d17d' \(git: e18d17d3\); known commits"):
-        compare(real, "b13c3b7f", "e18d17d", repo_dir=ROOT)
+        compare(real, "b13c3b7f", "e18d17d", repo_dir=ROOT, suite=SUITE)
 
 
 def test_two_machines_need_machine(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -479,8 +565,8 @@ def test_two_machines_need_machine(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 2
     assert err == "compare: no results for commit b13c3b7f on h200; known commits: h200: 5da442f3\n"
 
-    result = compare(load_results(tree), "5da442f3", "5da442f3", machine="h200")
-    ok = load_results(tree).frame.query("machine == 'h200' and status == 'ok'")
+    result = compare(load_results(tree, SUITE), "5da442f3", "5da442f3", machine="h200", suite=SUITE)
+    ok = load_results(tree, SUITE).frame.query("machine == 'h200' and status == 'ok'")
     assert len(result.rows) == len(ok) == 163
     speeds = result.rows[result.rows.decision != "unjudged"]
     assert set(speeds.ratio) == {1.0} and set(speeds.decision) == {"same"}
@@ -492,6 +578,14 @@ def test_two_machines_need_machine(tmp_path: Path, capsys: pytest.CaptureFixture
     (["--host-factor", "0.5"], "compare: --host-factor must be >= 1, got 0.5\n"),
     (["--alpha", "0"], "compare: --alpha must be between 0 and 1, got 0.0\n"),
     (["--machine", "a100"], "compare: no results for machine 'a100'; have h100-80gb-hbm3\n"),
+    (["--suite", "gpukernels.ours.suite"],
+     "compare: --suite 'gpukernels.ours.suite': give MODULE:NAME, e.g. mykernels.bench:SUITE\n"),
+    (["--suite", "gpukernels.ours.suite:NOPE"], "compare: --suite 'gpukernels.ours.suite:NOPE': "
+                                                "gpukernels.ours.suite has no NOPE\n"),
+    (["--suite", "gpukernels.suite:GRAPH"], "compare: --suite 'gpukernels.suite:GRAPH' is a TimingMethod, "
+                                            "not a gpukernels Suite\n"),
+    (["--suite", "no_such_module:SUITE"], "compare: --suite 'no_such_module:SUITE': cannot import no_such_module: "
+                                          "No module named 'no_such_module'\n"),
 ])
 def test_bad_options_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
     code, out, err = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL), *args)
@@ -515,7 +609,7 @@ def test_nothing_in_common_is_an_error(real: Results) -> None:
     derived_no_device_time_at_5da442f3 = Results(frame=f[~((f.commit_short == "5da442f3") & (f.benchmark == DEVICE_TIME))])
     with pytest.raises(CompareError, match="^nothing to compare: no benchmark ran ok at both b13c3b7f and 5da442f3 on "
                                            "h100-80gb-hbm3$"):
-        compare(derived_no_device_time_at_5da442f3, "b13c3b7f", "5da442f3")
+        compare(derived_no_device_time_at_5da442f3, "b13c3b7f", "5da442f3", suite=SUITE)
 
 
 def test_host_factor_is_the_measured_cross_host_spread(tmp_path: Path) -> None:
@@ -525,10 +619,10 @@ def test_host_factor_is_the_measured_cross_host_spread(tmp_path: Path) -> None:
     tree = tmp_path / "results"  # both machines under one benchmarks.json (the parameter names)
     shutil.copytree(REAL, tree)
     shutil.copytree(H200, tree / "h200")
-    frame = load_results(tree).frame
+    frame = load_results(tree, SUITE).frame
     ok = frame[(frame.commit_short == "5da442f3") & (frame.status == "ok") & (frame.unit == "seconds")]
     ok = ok.assign(key=ok.params.map(repr))
-    host = ok[ok.benchmark.map(bound_of) == "host"]
+    host = ok[[bound_of(b, stored, NAMING) == "host" for b, stored in zip(ok.benchmark, ok.bound)]]
     wide = host.pivot_table(index=["benchmark", "key"], columns="machine", values="median")
     spread = np.exp(np.abs(np.log(wide["h200"] / wide[MACHINE])))
     assert len(spread) == 70
@@ -543,12 +637,12 @@ def test_short_kernels_get_the_wider_factor_on_the_real_same_session_aa() -> Non
     from gpukernels import compare as gate
     from gpukernels.results import load_results
 
-    results = load_results(Path(__file__).resolve().parent.parent / "results")
-    aa = gate.compare(results, "1120d299", "ae01e77a", machine="h100-80gb-hbm3-aa")
+    results = load_results(Path(__file__).resolve().parent.parent / "results", SUITE)
+    aa = gate.compare(results, "1120d299", "ae01e77a", machine="h100-80gb-hbm3-aa", suite=SUITE)
     assert aa.exit_code == 0
     short = aa.rows[aa.rows.test.str.contains("factor 1.10")]
     assert short.ratio.max() < 1.10 and short.ratio.max() > 1.05
-    ab = gate.compare(results, "1120d299", "666d9230", machine="h100-80gb-hbm3-ab")
+    ab = gate.compare(results, "1120d299", "666d9230", machine="h100-80gb-hbm3-ab", suite=SUITE)
     slower = ab.rows[ab.rows.decision == "slower"]
     assert ab.exit_code == 1 and set(slower.params.str.extract(r"impl=(\w+)")[0]) == {"seed"}
     assert len(slower) == 20  # ten sizes x (device time, bandwidth)
@@ -571,7 +665,7 @@ def test_planted_bandwidth_slowdown_in_a_derived_real_result_is_slower(tmp_path:
     head = "d" * 40
     data["commit_hash"], data["date"] = head, data["date"] + 1000
     (source.parent / f"{head[:8]}-{source.name.split('-', 1)[1]}").write_text(json.dumps(data))
-    result = compare(load_results(tree), "ae01e77a", head[:8])
+    result = compare(load_results(tree, SUITE), "ae01e77a", head[:8], suite=SUITE)
     slower = result.rows[result.rows.decision == "slower"]
     assert set(slower.benchmark) == {"kernels.VectorAdd.track_bandwidth"}
     assert len(slower) == len(n_values) and set(slower.params.str.extract(r"impl=(\w+)")[0]) == {"pairs"}

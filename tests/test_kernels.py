@@ -1,5 +1,5 @@
-"""The kernels and workloads on the CUDA simulator: every op's implementations against NumPy,
-vector add for any size, offset and block, copies, and the index recorder."""
+"""Our suite's kernels on the CUDA simulator: every op's implementations against NumPy, vector add
+for any size, offset and block, copies, and the index recorder."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,28 +8,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import cuda
 
-from gpukernels import catalogue, kernels, probes, workloads
-from gpukernels.catalogue import COPY_KINDS
 from gpukernels.launch import LaunchConfigError
-from gpukernels.workloads import Copy, host_inputs
+from gpukernels.ours import kernels, probes, vector_add
+from gpukernels.ours.suite import SUITE
+from gpukernels.ours.transfers import COPY_KINDS, Copy
+from gpukernels.problems import PeerMissing, device_address, host_inputs
 
-VARIANT_NAMES = list(catalogue.VARIANTS)
-SIM_IMPLS = [(op, impl) for (op, impl) in workloads.GPU if impl not in catalogue.PEERS]
+VARIANT_NAMES = list(vector_add.VARIANTS)
+ONE_AXIS = [op for op in SUITE.ops.values() if op.axis_names == ("n",)]
+SIM_IMPLS = [(op.name, impl) for op in ONE_AXIS for impl in op.gpu_impls if impl not in op.peers]
+HOST_IMPLS = [(op.name, impl) for op in SUITE.ops.values() for impl in op.host_impls]
 
 
-def test_every_catalogue_implementation_has_a_workload() -> None:
-    for op in catalogue.OPS.values():
-        for impl in op.gpu:
-            assert (op.name, impl) in workloads.GPU
-        for impl in op.cpu:
-            assert (op.name, impl) in workloads.HOST
-    assert set(VARIANT_NAMES) == set(workloads.VARIANT_CLASSES)
+def test_every_op_family_lists_exactly_its_implementations() -> None:
+    for op in SUITE.ops.values():
+        assert dict(op.kernel_family.params)["impl"] == tuple(op.gpu_impls)
+        if op.host_impls:
+            assert dict(op.baseline_family.params)["impl"] == tuple(op.host_impls)
+        assert op.ours in op.gpu_impls and set(op.peers) <= set(op.gpu_impls)
 
 
 def run_and_compare(n: int, block: int, variant: str):
     """check() (the library's own NumPy check), then one launch compared with NumPy here."""
-    cls = workloads.VARIANT_CLASSES[variant]
-    w = cls(n, block) if variant not in ("pairs", "quads") else cls(n)
+    cls = vector_add.VARIANTS[variant]
+    w = cls(n, block) if variant not in ("pairs", "quads") else cls(n=n)
     w.check()
     np.testing.assert_array_equal(w.b.copy_to_host(), w.b_host)  # check() leaves b as it was given
     w.launch()
@@ -55,7 +57,7 @@ def test_vector_add_any_size_and_block(n, block, variant) -> None:
 
 @pytest.mark.parametrize("n, block, grid", [(1000, 128, 8), (257, 256, 2), (1, 4, 1), (600, 1, 600)])
 def test_seed_launch_is_one_thread_per_element(n, block, grid) -> None:
-    assert workloads.VectorAddSeed(n, block).config.grid == (grid, 1, 1)
+    assert vector_add.VectorAddSeed(n, block).config.grid == (grid, 1, 1)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 64, 131])
@@ -65,36 +67,34 @@ def test_pairs_kernel_handles_tails_and_unaligned_starts(n, offset) -> None:
     a_host, b_host = (np.arange(n + offset, dtype=np.float32) * k + 0.25 for k in (1, 3))
     for kernel, per_thread in ((kernels.vector_add_pairs, 1), (kernels.vector_add_pairs_4, 4)):
         a, b = cuda.to_device(a_host)[offset:], cuda.to_device(b_host)[offset:]
-        assert workloads.device_address(a) % 8 == workloads.device_address(b) % 8
-        head = workloads.device_address(b) % 8 // 4  # 1: the first float sits before an 8-byte boundary
+        assert device_address(a) % 8 == device_address(b) % 8
+        head = device_address(b) % 8 // 4  # 1: the first float sits before an 8-byte boundary
         pairs = (n - head) // 2
-        kernel[max(1, -(-pairs // (64 * per_thread))) + 1, 64](workloads.device_address(a),
-                                                               workloads.device_address(b), n, head)
+        kernel[max(1, -(-pairs // (64 * per_thread))) + 1, 64](device_address(a),
+                                                               device_address(b), n, head)
         np.testing.assert_array_equal(b.copy_to_host(), b_host[offset:] + a_host[offset:])
 
 
 @pytest.mark.parametrize("op, impl", SIM_IMPLS)
 @pytest.mark.parametrize("n", [1, 300, 1024])
 def test_every_numba_implementation_matches_numpy(op, impl, n) -> None:
-    w = workloads.make_gpu(op, impl, n)
+    w = SUITE.ops[op].make_gpu(impl, n=n)
     w.check()  # raises on a mismatch
-    assert w.bytes_moved == n * catalogue.OPS[op].bytes_per_element
-    assert w.flops == n * catalogue.OPS[op].flops_per_element
 
 
 def test_check_catches_a_wrong_answer(monkeypatch) -> None:
-    w = workloads.make_gpu("saxpy", "numba", 64)
+    w = SUITE.ops["saxpy"].make_gpu("numba", n=64)
     monkeypatch.setattr(w, "expected", lambda: w.y_host * 3)
-    with pytest.raises(AssertionError, match="saxpy"):
+    with pytest.raises(AssertionError, match="Saxpy"):
         w.check()
-    s = workloads.make_gpu("sum", "numba", 100)
+    s = SUITE.ops["sum"].make_gpu("numba", n=100)
     monkeypatch.setattr(s, "expected", lambda: np.array([1.0]))
     with pytest.raises(AssertionError):
         s.check()
 
 
 def test_sum_is_within_its_stated_tolerance_and_deterministic() -> None:
-    w = workloads.make_gpu("sum", "numba", 600)
+    w = SUITE.ops["sum"].make_gpu("two_pass", n=600)
     w.launch()
     first = w.result()[0]
     w.launch()
@@ -103,26 +103,27 @@ def test_sum_is_within_its_stated_tolerance_and_deterministic() -> None:
     assert abs(first - want) <= 1e-5 * want
 
 
-@pytest.mark.parametrize("op, impl", sorted(workloads.HOST))
+@pytest.mark.parametrize("op, impl", HOST_IMPLS)
 def test_host_baselines_match_numpy(op, impl) -> None:
-    w = workloads.make_host(op, impl, 1000)
+    w = SUITE.ops[op].make_host(impl, n=1000)
     w.check()
     w.run()
 
 
-@pytest.mark.parametrize("impl", catalogue.PEERS)
-def test_peers_skip_with_a_reason_on_the_simulator(impl) -> None:
-    with pytest.raises(workloads.PeerMissing, match="simulator"):
-        workloads.make_gpu("vector_add", impl, 16)
+@pytest.mark.parametrize("op, impl", [(op.name, p) for op in SUITE.ops.values() for p in op.peers])
+def test_peers_skip_with_a_reason_on_the_simulator(op, impl) -> None:
+    axes = {a: 16 for a in SUITE.ops[op].axis_names}
+    with pytest.raises(PeerMissing, match="simulator"):
+        SUITE.ops[op].make_gpu(impl, **axes)
 
 
 def test_unknown_implementations_and_sizes_are_refused() -> None:
-    with pytest.raises(KeyError, match="no GPU workload"):
-        workloads.make_gpu("vector_add", "fast", 10)
+    with pytest.raises(KeyError, match="no GPU implementation 'fast'"):
+        SUITE.ops["vector_add"].make_gpu("fast", n=10)
     with pytest.raises(LaunchConfigError):
-        workloads.make_gpu("vector_add", "seed", -1)
+        SUITE.ops["vector_add"].make_gpu("seed", n=-1)
     with pytest.raises(LaunchConfigError):
-        workloads.VectorAddSeed(10, 2048)
+        vector_add.VectorAddSeed(10, 2048)
 
 
 def test_host_inputs_are_reproducible_and_in_unit_interval() -> None:

@@ -230,7 +230,7 @@ def _arrays(n: int = 300):
 def test_prepared_launch_is_bit_exact_with_the_dispatcher() -> None:
     import numpy as np
 
-    from gpukernels import kernels
+    from gpukernels.ours import kernels
     from gpukernels.launch import PreparedLaunch, grid_for
 
     a_host, b_host, a, b = _arrays()
@@ -249,7 +249,7 @@ def test_prepared_launch_rebinds_and_refuses_other_types_or_shapes() -> None:
     import numpy as np
     from numba import cuda
 
-    from gpukernels import kernels
+    from gpukernels.ours import kernels
     from gpukernels.launch import PreparedLaunch, grid_for
 
     a_host, b_host, a, b = _arrays()
@@ -271,7 +271,7 @@ def test_prepared_launch_on_a_stream() -> None:
     import numpy as np
     from numba import cuda
 
-    from gpukernels import kernels
+    from gpukernels.ours import kernels
     from gpukernels.launch import PreparedLaunch, grid_for
 
     a_host, b_host, a, b = _arrays(64)

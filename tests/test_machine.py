@@ -11,7 +11,7 @@ from gpukernels import clocks, machine
 from gpukernels.cli import machine as machine_cli
 
 FIELDS = {"gpu", "gpu_count", "compute_capability", "memory_bandwidth_gbs", "l2_bytes", "sm_clock_default_mhz",
-          "numba_cuda", "driver", "cuda_runtime"}
+          "sm_count", "fp32_peak_gflops", "numba_cuda", "driver", "cuda_runtime"}
 HOST = platform.uname().node
 
 
@@ -100,3 +100,16 @@ def test_check_command(home: Path, capsys) -> None:
     assert "python scripts/machine.py" in capsys.readouterr().err
     write_machines(home, {"h100": {"machine": "h100", "gpu": "NVIDIA H100"}})
     assert machine_cli.main(["--check", "--name", "h100"]) == 0
+
+
+def test_fp32_peak_from_the_sm_count_lanes_and_clock() -> None:
+    # H200: 132 SMs x 128 FP32 lanes x 2 flops x 1980 MHz = 66,908 GFLOP/s (the datasheet's 67 TFLOP/s)
+    assert machine.fp32_peak_gflops("9.0", 132, 1980) == pytest.approx(66908.16)
+    assert machine.fp32_peak_gflops("8.0", 108, 1410) == pytest.approx(19491.84)  # A100: 64 lanes per SM
+
+
+def test_asv_quick_is_read_from_the_asv_command_line(monkeypatch) -> None:
+    for argv, quick in ((["run", "--quick", "--python=same"], True), (["run", "-q"], True), (["run"], False),
+                        (None, False)):
+        monkeypatch.setattr(machine, "_parent_asv_argv", lambda max_depth=6, argv=argv: argv)
+        assert machine.asv_quick() is quick

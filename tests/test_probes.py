@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gpukernels import probes
+from gpukernels.ours import probes
 from gpukernels.cli import probe as probe_cli
 from gpukernels.launch import DOCUMENTED_LIMITS
 

@@ -2,9 +2,9 @@
 
 Each example copies the committed results/ into a temporary directory and damages it: parameter
 values of any type, missing and extra keys, truncated and empty files, NaN/inf/negative/zero
-results and samples, unknown benchmark ids, ids renamed into the catalogue, mixed benchmark
+results and samples, unknown benchmark ids, ids renamed into our suite's, mixed benchmark
 versions, stray files, a missing or corrupt benchmarks.json, machine.json without GPU fields,
-a run of the catalogue's suite with odd values. Then, in-process:
+a run of our suite (gpukernels.ours.suite) with odd values. Then, in-process:
 
 - ``gpukernels.cli.report.main`` returns 0 or 2 and ``gpukernels.cli.compare.main`` 0, 1 or 2;
   neither raises;
@@ -31,8 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpukernels import catalogue
 from gpukernels.cli import report as report_cli
+from gpukernels.ours.suite import SUITE
 
 try:  # the compare CLI moves from scripts/ to gpukernels.cli; take whichever exists
     from gpukernels.cli.compare import main as compare_main
@@ -62,7 +62,7 @@ INF_PRINTED = re.compile(r"\binf(inity)?\b|∞", re.IGNORECASE)
 BAD_NUMBERS = [math.nan, math.inf, -math.inf, NEGATIVE_TIME, 0.0, -0.0, 1e300, "12", None, [1.0], True, {}]
 MACHINE = "h100-80gb-hbm3"
 COMMITS = sorted({p.stem.split("-")[0] for p in (RESULTS / MACHINE).glob("*-*.json")})
-CATALOGUE_COMMIT = "c0ffee00" + "1" * 32
+SUITE_COMMIT = "c0ffee00" + "1" * 32
 
 # JSON values of any type that cannot print as an infinity or the planted negative time
 _TEXT = st.text(alphabet="abcdghjkmnopqrstuvwxyz0123456789_+./:<>&' \"[]{}", max_size=12)
@@ -182,11 +182,11 @@ def damage_value(root: Path, data) -> None:
 
 
 def damage_id(root: Path, data) -> None:
-    """A benchmark renamed: to an id nobody knows, or into the catalogue with the old shape."""
+    """A benchmark renamed: to an id nobody knows, or into the suite with the old shape."""
     found = a_result(root, data)
     if found:
         path, doc, name, row = found
-        new = data.draw(st.one_of(st.sampled_from(catalogue.all_ids()), st.just("unknown.Thing.time_it"),
+        new = data.draw(st.one_of(st.sampled_from(SUITE.ids()), st.just("unknown.Thing.time_it"),
                                   _TEXT.filter(bool)))
         doc["results"][new] = doc["results"].pop(name)
         write(path, doc)
@@ -275,13 +275,14 @@ def damage_probe(root: Path, data) -> None:
     write(path, doc)
 
 
-def add_catalogue_run(root: Path, data) -> None:
-    """A run of the catalogue's suite on the H100 (ids the report renders), values mostly sane."""
+def add_suite_run(root: Path, data) -> None:
+    """A run of our suite on the H100 (ids the report renders), values mostly sane."""
     good = st.floats(1e-6, 1.0)
     value = st.one_of(good, good, good, st.sampled_from(BAD_NUMBERS))
     results = {}
-    for fam in (catalogue.family(c) for c in ("kernels.VectorAdd", "baselines.VectorAdd", "seed.SeedAudit",
-                                              "transfers.Copy", "probes.Card", "launches.Roundtrip")):
+    for fam in (SUITE.family(c) for c in ("kernels.VectorAdd", "baselines.VectorAdd", "seed.SeedAudit",
+                                          "transfers.Copy", "probes.Card", "launches.Roundtrip", "kernels.Matmul",
+                                          "modes.VectorAdd")):
         params = [[repr(v) for v in values[:3]] for _, values in fam.params]
         count = math.prod(len(p) for p in params)
         for metric in fam.metrics:
@@ -290,8 +291,8 @@ def add_catalogue_run(root: Path, data) -> None:
             results[f"{fam.cls_id}.{metric.method}"] = [values, params, "v1", None, 1.0, None, None, None, None,
                                                         [1] * count, [2] * count, samples]
     (root / MACHINE).mkdir(exist_ok=True)
-    write(root / MACHINE / f"{CATALOGUE_COMMIT[:8]}-env.json", {
-        "commit_hash": CATALOGUE_COMMIT, "env_name": "env", "date": 1_900_000_000_000, "params": {"machine": MACHINE},
+    write(root / MACHINE / f"{SUITE_COMMIT[:8]}-env.json", {
+        "commit_hash": SUITE_COMMIT, "env_name": "env", "date": 1_900_000_000_000, "params": {"machine": MACHINE},
         "python": "3.11", "requirements": {}, "env_vars": {}, "result_columns": ASV_COLUMNS, "results": results,
         "durations": {}, "version": 2})
 
@@ -303,7 +304,7 @@ DAMAGE = {f.__name__: f for f in (damage_param, damage_keys, damage_truncate, da
 
 # The real tree minus the full-suite result files (over 100 KB each: a second or more of parsing
 # and reporting per example, and every full-suite run adds two) and the A/A and A/B machines: the
-# older, smaller real runs stay, and catalogue ids come from add_catalogue_run (and from the
+# older, smaller real runs stay, and our suite's ids come from add_suite_run (and from the
 # undamaged check below, which keeps everything).
 FULL_SUITE_BYTES = 100_000
 
@@ -320,8 +321,8 @@ def _copy_results(dest: Path, everything: bool = False) -> Path:
 
 def damaged_tree(data, base: Path) -> Path:
     root = _copy_results(base / "results")
-    if data.draw(st.booleans(), label="catalogue run"):
-        add_catalogue_run(root, data)
+    if data.draw(st.booleans(), label="suite run"):
+        add_suite_run(root, data)
     for name in data.draw(st.lists(st.sampled_from(sorted(DAMAGE)), min_size=1, max_size=4), label="damage"):
         DAMAGE[name](root, data)
     return root
@@ -351,8 +352,8 @@ def check_clis(root: Path, out: Path, data, capsys) -> None:
     for path in must_be_named(root):
         assert path in named, f"{path} not named"
 
-    base, head = data.draw(st.sampled_from([*COMMITS, CATALOGUE_COMMIT[:8]]), label="base"), \
-        data.draw(st.sampled_from([*COMMITS, CATALOGUE_COMMIT[:8]]), label="head")
+    base, head = data.draw(st.sampled_from([*COMMITS, SUITE_COMMIT[:8]]), label="base"), \
+        data.draw(st.sampled_from([*COMMITS, SUITE_COMMIT[:8]]), label="head")
     code = compare_main([base, head, "--results", str(root), "--machine", MACHINE])
     printed = capsys.readouterr()
     assert code in (0, 1, 2), printed.err

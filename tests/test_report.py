@@ -1,4 +1,4 @@
-"""The report (gpukernels.report + scripts/report.py) against the synthetic asv tree of the catalogue.
+"""The report (gpukernels.report + scripts/report.py) against the synthetic asv tree of our suite.
 
 The tree's values follow the models in tests/fixtures/synthetic_tree.py, so every number checked
 here is computed from the model, not read back from the report's own code.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,17 +19,24 @@ import pandas as pd
 import pytest
 
 from fixtures import synthetic_tree as st
-from gpukernels import catalogue as cat
+from gpukernels.ours import report as ours_report
+from gpukernels.ours.experiments import END_TO_END_FAMILY, MODES, SEED_BLOCK, SEED_METHODS, SEED_N
+from gpukernels.ours.launches import LAUNCH_PATHS
+from gpukernels.ours.suite import SUITE
 from gpukernels.report import sections, tables
 from gpukernels.report.data import select
 from gpukernels.report.plots import BABELSTREAM_ADD_FP64_GBS, babelstream_reference
 from gpukernels.report.render import format_value, numeric_columns, write_report
 from gpukernels.results import Results, load_results
+from gpukernels.suite import BANDWIDTH
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "scripts" / "report.py"
 PACKAGE = ROOT / "gpukernels" / "report"
-VA, SAXPY, SUM = cat.OPS["vector_add"], cat.OPS["saxpy"], cat.OPS["sum"]
+VA, SAXPY, SUM, MATMUL = (SUITE.ops[name] for name in ("vector_add", "saxpy", "sum", "matmul"))
+# ops whose report leads with GB/s (their tables have a ceiling column and an L2 column)
+STREAMING_OPS = [op for op in SUITE.ops.values() if not op.compute_bound]
+KERNEL_FAMILIES = st.families("kernel")  # what the h100's newest (partial) run measured
 NEW, MID, OLD = (st.COMMITS[k][:8] for k in ("new", "mid", "old"))
 L2_H100 = 50 * 2**20
 
@@ -41,13 +49,13 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def results(tree: Path) -> Results:
-    return load_results(tree)
+    return load_results(tree, SUITE)
 
 
 @pytest.fixture(scope="module")
 def report(tree: Path, results: Results, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    write_report(results, out, tree)
+    write_report(results, SUITE, out, tree)
     return out
 
 
@@ -58,11 +66,11 @@ def markdown(report: Path) -> str:
 
 @pytest.fixture(scope="module")
 def content(results: Results) -> list[sections.Section]:
-    return sections.build(results, select(results.frame))
+    return sections.build(results, select(results.frame, SUITE))
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=120)
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(CLI), *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 # --- Markdown helpers (also used by test_report_real) ------------------------------------------
@@ -124,10 +132,10 @@ def test_op_table_numbers_come_from_the_models(markdown: str) -> None:
     for n in (2**20, 2**28):
         seconds = st.kernel_seconds("vector_add", VA.ours, n, "h100-test")
         row = md_row(rows, **{"n (elements)": tables.size_label(n), "impl": f"{VA.ours} (ours)"})
-        gbs = VA.bytes_per_element * n / seconds / 1e9
+        gbs = 12 * n / seconds / 1e9  # b += a on float32: read a and b, write b
         assert row["device time (us)"] == format_value(seconds * 1e6)
         assert row["bandwidth (GB/s)"] == format_value(gbs)
-        assert row["compute (GFLOP/s)"] == format_value(VA.flops_per_element * n / seconds / 1e9)
+        assert row["compute (GFLOP/s)"] == format_value(n / seconds / 1e9)
         assert row["of ceiling (%)"] == format_value(100 * gbs / ceiling)
         # kernel from the newest (partial) run, host baselines from the commit before it
         assert row["speedup vs numpy (x)"] == format_value(st.host_seconds("vector_add", "numpy", n) / seconds)
@@ -137,7 +145,7 @@ def test_op_table_numbers_come_from_the_models(markdown: str) -> None:
         assert row["throttled (NVML flags)"] == "no"
     assert md_row(rows, **{"n (elements)": "2^28", "impl": "seed"})["device time (us)"] == "-"  # failed
     assert "Parameter sets without a value: seed: failed at n=2^28" in op_md
-    # the sum op moves 4 bytes per element, saxpy does 2 flops per element
+    # the sum op moves 4 bytes per element, saxpy does 2 flops per element (the ops' declared counts)
     sum_rows = md_table(md_section(machine_md(markdown, "h100-test"), f"### {SUM.name}:"), f"{SUM.name} (")
     seconds = st.kernel_seconds("sum", "numba", 2**24, "h100-test")
     row = md_row(sum_rows, **{"n (elements)": "2^24", "impl": "numba (ours)"})
@@ -150,6 +158,33 @@ def test_op_table_numbers_come_from_the_models(markdown: str) -> None:
     assert row["throttled (NVML flags)"] == "yes (2)"  # the throttled parameter set is marked
     assert not [r for r in saxpy_rows if r["impl"] == "torch"]  # skipped at every size: one sentence instead
     assert "torch: skipped at every size" in saxpy_md
+
+
+def test_compute_bound_op_leads_with_gflops_against_the_fp32_peak(markdown: str) -> None:
+    """matmul (m x n x k): GFLOP/s = 2 m n k / time, % of the machine's FP32 peak where machine.json
+    records one (h200-test), no ceiling or L2 column; its peers compared by GFLOP/s."""
+    axes = {"m": 2**13, "n": 2**13, "k": 2**13}
+    for machine, peak in (("h100-test", None), ("h200-test", 66900.0)):
+        section = md_section(machine_md(markdown, machine), f"### {MATMUL.name}:")
+        rows = md_table(section, f"{MATMUL.name} (")
+        assert len(rows) == 8 * len(MATMUL.gpu_impls)  # every m x n x k
+        row = md_row(rows, **{"m (count)": "2^13", "n (count)": "2^13", "k (count)": "2^13",
+                                 "impl": f"{MATMUL.ours} (ours)"})
+        seconds = st.kernel_seconds("matmul", MATMUL.ours, axes, machine)
+        gflops = 2 * 2**39 / seconds / 1e9
+        assert row["device time (us)"] == format_value(seconds * 1e6)
+        assert row["compute (GFLOP/s)"] == format_value(gflops)
+        assert row["bandwidth (GB/s)"] == format_value(4 * 3 * 2**26 / seconds / 1e9)  # A, B read, C written
+        assert row["of FP32 peak (%)"] == ("-" if peak is None else format_value(100 * gflops / peak))
+        assert "of ceiling (%)" not in row and "fits in L2" not in row
+        assert "% of the machine's FP32 peak" in section
+        peers = md_table(section, f"{MATMUL.name}: our best Numba kernel")
+        torch = st.kernel_seconds("matmul", "torch", axes, machine)
+        assert md_row(peers, **{"m (count)": "2^13", "n (count)": "2^13", "k (count)": "2^13"})["ours vs torch (x)"] == format_value(torch / seconds)
+        assert {r["fastest"] for r in peers} == {"torch"}
+        assert "ratio = our compute (GFLOP/s) / the peer's" in section
+    headline = md_section(machine_md(markdown, "h100-test"), "### Numba or a library?")
+    assert f"{MATMUL.name}, {MATMUL.ours} vs torch: " in headline and "torch's speed" in headline
 
 
 def test_ceilings_best_stream_and_nothing_beyond_l2_above_it(markdown: str, results: Results) -> None:
@@ -166,10 +201,10 @@ def test_ceilings_best_stream_and_nothing_beyond_l2_above_it(markdown: str, resu
     assert h200["bandwidth ceiling (GB/s)"] == format_value(copy)
     assert h200["of theoretical peak (%)"] == format_value(100 * copy / 4800.0)
     # by construction: no bandwidth beyond L2, in any op table, above 100 % of the ceiling
-    selection = select(results.frame)
+    selection = select(results.frame, SUITE)
     checked = 0
     for view in selection.machines.values():
-        for op in cat.OPS.values():
+        for op in STREAMING_OPS:
             frame = tables.op_table(view, op).frame
             beyond = frame[frame["fits in L2"] == False]  # noqa: E712  (a column of bools)
             assert (beyond["of ceiling (%)"].dropna() <= 100 + 1e-9).all()
@@ -191,7 +226,7 @@ def test_peers_table_says_who_wins(markdown: str) -> None:
     sums = md_table(md_section(machine, f"### {SUM.name}:"), f"{SUM.name}: our best Numba kernel")
     assert md_row(sums, **{"n (elements)": "2^28"})["fastest"] == "numba (ours)"
     headline = md_section(machine, "### Numba or a library?")
-    assert f"vector_add, {VA.ours} vs cupy: beyond L2 (n = 2^24 to 2^28) ours runs at 1.03x cupy's bandwidth and " \
+    assert f"vector_add, {VA.ours} vs cupy: beyond L2 (n = 2^24 to 2^28) ours runs at 1.03x cupy's speed and " \
            "is faster at 3 of 3 sizes" in headline
     assert "faster at 0 of 3 sizes" in headline.split(f"{VA.ours} vs torch")[1]
     assert "saxpy: torch was not measured on this machine (skipped)." in headline
@@ -208,7 +243,7 @@ def test_baselines_shown_once(markdown: str) -> None:
 
 def test_each_family_from_the_newest_commit_that_ran_it(markdown: str) -> None:
     machine = machine_md(markdown, "h100-test")
-    assert f"{NEW}: 3 families; {MID}: " in machine
+    assert f"{NEW}: {len(KERNEL_FAMILIES)} families; {MID}: " in machine
     op_md = md_section(machine, f"### {VA.name}:")
     (caption,) = [c for c, _ in md_tables(op_md) if c.startswith(f"{VA.name} (")]
     assert f"kernels.VectorAdd at commit {NEW} (2023-11-15 22:13:20 UTC)" in caption
@@ -219,42 +254,47 @@ def test_each_family_from_the_newest_commit_that_ran_it(markdown: str) -> None:
 
 
 def test_commit_selection_names_only_absent_families(results: Results, tmp_path: Path) -> None:
-    write_report(results, tmp_path / "partial", machine="h100-test", commit=NEW[:4])
+    write_report(results, SUITE, tmp_path / "partial", machine="h100-test", commit=NEW[:4])
     markdown = (tmp_path / "partial" / "report.md").read_text()
     assert "No results for" not in markdown
     machine = machine_md(markdown, "h100-test")
     absent = re.search(r"Not measured in the runs shown on h100-test: (.*)\. Their", machine).group(1).split(", ")
-    shown = {f.cls_id for f in cat.FAMILIES if f.role == "kernel"}
-    assert shown.isdisjoint(absent) and set(absent) == {f.cls_id for f in cat.FAMILIES} - shown
-    for op in cat.OPS.values():
+    shown = {f.cls_id for f in KERNEL_FAMILIES}
+    assert shown.isdisjoint(absent) and set(absent) == {f.cls_id for f in SUITE.families} - shown
+    for op in SUITE.ops.values():
         rows = md_table(md_section(machine, f"### {op.name}:"), f"{op.name} (")
-        assert rows and {r["speedup vs numpy (x)"] for r in rows} == {"-"}  # no baselines at this commit
+        if op.host_impls:
+            assert rows and {r["speedup vs numpy (x)"] for r in rows} == {"-"}  # no baselines at this commit
+        else:
+            assert rows and not [c for c in rows[0] if c.startswith("speedup")]  # no host baseline at all
     full = tmp_path / "full"
-    write_report(results, full, machine="h100-test", commit=MID)
+    write_report(results, SUITE, full, machine="h100-test", commit=MID)
     markdown = (full / "report.md").read_text()
     assert "Not measured" not in markdown and "No results for" not in markdown
     assert f"kernels.VectorAdd at commit {MID}" in markdown and f"commit {NEW}" not in markdown.split("### History")[0]
 
 
-# --- vector-add specifics by role ----------------------------------------------------------
+# --- vector-add specifics (our suite's own sections, gpukernels/ours/report.py) -------------
 
 def test_variants_block_modes(markdown: str) -> None:
     machine = machine_md(markdown, "h100-test")
     variants = md_section(machine, f"### {VA.name} variants")
     rows = md_table(variants, "vector add variants")
     pairs = md_row(rows, variant="pairs")
-    assert pairs["what it does"] == VA.what_impl["pairs"]
+    assert pairs["what it does"] == VA.impl_notes["pairs"]
     assert pairs["n = 2^28 (GB/s)"] == format_value(12 * 2**28 / st.variant_seconds("pairs", 2**28, "h100-test") / 1e9)
     assert "At n = 2^20 the fastest variant is per_thread_4" in variants
-    assert f"At n = 2^28 the fastest variant is pairs: {VA.what_impl['pairs']}." in variants
+    assert f"At n = 2^28 the fastest variant is pairs: {VA.impl_notes['pairs']}." in variants
     block = md_table(md_section(machine, f"### {VA.name} block size"), "the tutorial's kernel from 4")
     assert md_row(block, **{"n (elements)": "2^24"})["block 4 (us)"] == format_value(
         st.block_seconds(2**24, 4, "h100-test") * 1e6)
     modes = md_section(machine, f"### {VA.name} timing modes")
     rows = md_table(modes, "one kernel")
-    for mode in cat.MODES:
+    for mode, method in MODES.items():
         row = md_row(rows, **{"timing method": mode})
-        assert row["what it measures"] == cat.TIMING_METHODS[mode]
+        # each row's method and its bound: only graph replay leaves the host's time out
+        bound = "device" if mode == "graph" else "host"
+        assert row["what it measures"] == f"{method.name} ({bound}-bound): {method.what}"
         assert row["n = 2^24 (us)"] == format_value(st.mode_seconds(2**24, mode, "h100-test") * 1e6)
     assert "produced by that row's timing method" in modes
 
@@ -263,16 +303,17 @@ def test_seed_audit_and_end_to_end(markdown: str) -> None:
     machine = machine_md(markdown, "h100-test")
     seed = md_section(machine, f"### {VA.name} seed audit")
     rows = md_table(seed, "the tutorial's experiment")
-    numpy = st.host_seconds("vector_add", "numpy", cat.SEED_N)
+    numpy = st.host_seconds("vector_add", "numpy", SEED_N)
     for method, seconds in st.SEED_SECONDS.items():
         row = md_row(rows, method=method)
         assert row["time (us)"] == format_value(seconds * 1e6)
         assert row["claimed speedup vs numpy (x)"] == format_value(numpy / seconds)
-        assert row["what it measures"] == cat.TIMING_METHODS[cat.SEED_METHODS[method]]
+        assert row["timing"] == SEED_METHODS[method].name
+        assert row["what it measures"] == SEED_METHODS[method].what
     # why the seed's round trip can beat the end-to-end table: different kernels, said in words
-    assert f"runs the tutorial's kernel at block {cat.SEED_BLOCK}" in seed
-    assert f"the end-to-end table below runs {tables.role_family('end_to_end').what}" in seed
-    ratio = st.SEED_SECONDS["end_to_end"] / st.roundtrip_seconds("pageable", cat.SEED_N)
+    assert f"runs the tutorial's kernel at block {SEED_BLOCK}" in seed
+    assert f"the end-to-end table below runs {END_TO_END_FAMILY.what}" in seed
+    ratio = st.SEED_SECONDS["end_to_end"] / st.roundtrip_seconds("pageable", SEED_N)
     assert f"takes {ratio:.3g}x the table's pageable one" in seed
     e2e = md_section(machine, f"### {VA.name} end to end")
     rows = md_table(e2e, "host a, b in")
@@ -291,9 +332,9 @@ def test_launch_costs_and_copies_once(markdown: str) -> None:
     machine = machine_md(markdown, "h100-test")
     launches = md_section(machine, "### Launch costs")
     rows = md_table(launches, "Host time per launch")
-    for path in cat.LAUNCH_PATHS:
+    for path in LAUNCH_PATHS:
         row = md_row(rows, launch=path)
-        assert row["what"] == cat.LAUNCH_PATHS[path]
+        assert row["what"] == LAUNCH_PATHS[path]
         assert row["3 args (us)"] == format_value(st.enqueue_seconds(path, 3) * 1e6)
     assert md_row(rows, launch="launch + sync")["8 args (us)"] == format_value(st.launch_sync_seconds(8) * 1e6)
     assert md_row(rows, launch="torch")["0 args (us)"] == "-"
@@ -348,16 +389,24 @@ def test_history_in_commit_date_order_with_time_of_day(markdown: str) -> None:
     assert [r["run started"] for r in rows] == [
         "2025-01-01 10:00:00 UTC", "2025-01-01 10:05:00 UTC", "2025-01-02 09:00:00 UTC"]
     assert [r["benchmark version"] for r in rows] == ["older", "current", "current"]
+    # the headline sizes: the largest in L2 (12 x 2^22 bytes < 50 MiB), the first beyond it, the largest
+    sizes = [c.removesuffix(" device time (us)") for c in rows[0] if c.endswith(" device time (us)")]
+    assert sizes == ["n = 2^22", "n = 2^24", "n = 2^28"]
     for row, key in zip(rows, ("old", "mid", "new")):
         seconds = st.kernel_seconds("vector_add", VA.ours, 2**28, "h100-test", key)
         assert row["n = 2^28 device time (us)"] == format_value(seconds * 1e6)
-        assert row["n = 2^28 bandwidth (GB/s)"] == format_value(12 * 2**28 / seconds / 1e9)
+        assert row["n = 2^28 bandwidth (GB/s, derived: bytes / median device time)"] == format_value(
+            12 * 2**28 / seconds / 1e9)
+    matmul = md_table(past, f"{MATMUL.name}, our best kernel")  # compute-bound: GFLOP/s
+    seconds = st.kernel_seconds("matmul", MATMUL.ours, {"m": 2**13, "n": 2**13, "k": 2**13}, "h100-test", "mid")
+    assert md_row(matmul, commit=MID)["m = 2^13, n = 2^13, k = 2^13 compute (GFLOP/s, derived: flops / median "
+                                      "device time)"] == format_value(2 * 2**39 / seconds / 1e9)
     assert "History: h200-test" not in markdown  # one commit: nothing to follow
 
 
 def test_history_derives_bandwidth_where_none_is_stored(results: Results) -> None:
-    frame = results.frame[results.frame.method != cat.BANDWIDTH.method]
-    selection = select(frame, "h100-test")
+    frame = results.frame[results.frame.method != BANDWIDTH.method]
+    selection = select(frame, SUITE, "h100-test")
     view = selection.machines["h100-test"]
     table = tables.history(selection, view, VA).frame
     header = "n = 2^24 bandwidth (GB/s, derived: bytes / median device time)"
@@ -369,7 +418,7 @@ def test_history_derives_bandwidth_where_none_is_stored(results: Results) -> Non
 
 # --- bookkeeping ------------------------------------------------------------------------------
 
-def test_files_not_read_status_and_ids_not_in_the_catalogue(markdown: str) -> None:
+def test_files_not_read_status_and_ids_not_in_the_suite(markdown: str) -> None:
     tail = md_section(markdown, "## Files not read and result status")
     unread = md_table(tail, "Files the loader could not read")
     assert {"h100-test/deadbeef-corrupt.json", "broken-machine/12345678-env.json"} <= {r["file"] for r in unread}
@@ -379,7 +428,7 @@ def test_files_not_read_status_and_ids_not_in_the_catalogue(markdown: str) -> No
         row = md_row(counts, machine="h100-test", commit=commit)
         assert {k: row[f"{k} (count)"] for k in want} == {k: format_value(v) for k, v in want.items()}
         assert row["invalid (count)"] == "0"
-    skipped = md_table(tail, "Rows whose benchmark ids are not in gpukernels.catalogue")
+    skipped = md_table(tail, f"Rows whose benchmark ids are not in the suite '{SUITE.name}'")
     assert md_row(skipped, machine="h100-test", commit=OLD)["rows skipped (count)"] == "4"
     assert md_row(skipped, machine="h200-test", commit=NEW)["rows skipped (count)"] == "4"
 
@@ -398,12 +447,12 @@ def test_units_in_every_numeric_header_and_no_unit_column(content: list[sections
 
 def test_no_op_name_or_benchmark_id_in_the_report_package() -> None:
     source = "\n".join(p.read_text() for p in sorted(PACKAGE.glob("*.py")))
-    for op in cat.OPS.values():
+    for op in SUITE.ops.values():
         for word in (op.name, op.family_name):
             assert not re.search(rf"{re.escape(word)}\b", source, re.I), word
     assert not re.search(r"reduc", source, re.I)
     assert "track_" not in source and "time_" not in source
-    for benchmark in cat.all_ids():
+    for benchmark in SUITE.ids():
         assert benchmark not in source
     # BabelStream's published figures live in one dict, nowhere else
     assert source.count("2970") == 1 and source.count("4150") == 1
@@ -420,19 +469,30 @@ def test_bandwidth_plot_lines(results: Results) -> None:
 
     from gpukernels.report import plots
 
-    selection = select(results.frame)
+    selection = select(results.frame, SUITE)
     for machine, mine, other in (("h100-test", "H100 SXM: 2,970 GB/s", "4,150"),
                                  ("h200-test", "H200: 4,150 GB/s", "2,970")):
         view = selection.machines[machine]
-        figure = plots.op_bandwidth(view, VA)
+        figure = plots.op_rates(view, VA)
         left, right = figure.axes
         labels = [text.get_text() for text in left.get_legend().get_texts()]
         assert [label for label in labels if "BabelStream" in label and "fp64" in label and mine in label]
         assert not [label for label in labels if other in label]
         assert any(label.startswith(f"ceiling {view.ceiling.gbs:,.0f} GB/s") for label in labels)
         assert any(label.startswith("theoretical peak") for label in labels)
-        assert {f"{VA.ours} (ours)", *[i for i in VA.gpu if i != VA.ours]} <= set(labels)  # every impl
-        assert {t.get_text() for t in right.get_legend().get_texts()} >= {f"vs {p}" for p in cat.PEERS}
+        assert {f"{VA.ours} (ours)", *[i for i in VA.gpu_impls if i != VA.ours]} <= set(labels)  # every impl
+        assert {t.get_text() for t in right.get_legend().get_texts()} >= {f"vs {p}" for p in VA.peers}
+        assert left.get_ylabel() == "bandwidth (GB/s)"
+        plt.close(figure)
+        # a compute-bound op: GFLOP/s against the FP32 peak (where machine.json has one), no bandwidth lines
+        figure = plots.op_rates(view, MATMUL)
+        left = figure.axes[0]
+        labels = [text.get_text() for text in left.get_legend().get_texts()]
+        assert left.get_ylabel() == "compute (GFLOP/s)"
+        assert [label for label in labels if label.startswith("FP32 peak")] == (
+            ["FP32 peak 66,900 GFLOP/s"] if machine == "h200-test" else [])
+        assert not [label for label in labels if "ceiling" in label or "BabelStream" in label]
+        assert {f"{MATMUL.ours} (ours)", *MATMUL.peers} <= set(labels)
         plt.close(figure)
 
 
@@ -485,8 +545,9 @@ def test_html_one_header_row_aligned_self_contained_and_escaped(report: Path, ma
                 if klass == "txt" and re.fullmatch(r"-?[\d,]+(\.\d+)?|2\^\d+", text):
                     number_like_text.add(column)
         classes = dict(zip(head, (k for k, _ in table["head"][0])))
-        if "device time (us)" in classes:
-            assert classes["device time (us)"] == classes["n (elements)"] == "num" and classes["impl"] == "txt"
+        if "device time (us)" in classes:  # an op table: its axes (n; or m, n, k) are numbers
+            axes = [c for c in head if c.endswith(("(elements)", "(count)"))]
+            assert axes and {classes[c] for c in ["device time (us)", *axes]} == {"num"} and classes["impl"] == "txt"
     # number-like text: versions, commit hashes, device indices as labels; never a measurement
     assert number_like_text == {"compute capability", "driver (version)", "CUDA runtime (version)", "device", "commit"}
     assert "th.num,td.num{text-align:right" in page and "text-align:left" in page
@@ -494,7 +555,7 @@ def test_html_one_header_row_aligned_self_contained_and_escaped(report: Path, ma
     # the odd variant name, once per machine, and the h100 probe note
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
     pngs = sorted(report.glob("*.png"))
-    assert len(pngs) == 2 * (len(cat.OPS) + 1)  # per machine: one figure per op and the launch costs
+    assert len(pngs) == 2 * (len(KERNEL_FAMILIES) + 1)  # per machine: one figure per op and the launch costs
     assert page.count('src="data:image/png;base64,') == len(pngs)
     assert "http://" not in page and "https://" not in page
     assert st.SCRIPT not in markdown
@@ -519,12 +580,14 @@ def test_csv_is_the_tidy_frame(results: Results, report: Path) -> None:
 
 
 def test_only_baselines_left_says_what_is_missing_in_one_line(results: Results, tmp_path: Path) -> None:
-    baselines = {f.cls_id for f in cat.FAMILIES if f.role == "baseline"}
+    baselines = {f.cls_id for f in st.families("baseline")}
     frame = results.frame[results.frame.benchmark.map(lambda b: b.rpartition(".")[0] in baselines)]
-    write_report(Results(frame=frame, unread=[], probes={}), tmp_path / "out")
+    write_report(Results(frame=frame, unread=[], probes={}), SUITE, tmp_path / "out")
     markdown = (tmp_path / "out" / "report.md").read_text()
     machine = machine_md(markdown, "h100-test")
-    assert machine.count("Not measured in the runs shown on h100-test") == 1 + len(cat.OPS)  # head + per op kernel
+    # the head, and each op with host baselines (an op without them has no section at all)
+    assert machine.count("Not measured in the runs shown on h100-test") == 1 + len(baselines)
+    assert f"### {MATMUL.name}:" not in machine
     assert md_table(md_section(machine, f"### {VA.name}:"), f"{VA.name} host baselines")
     assert "Every file under the results directory was read." in markdown
     assert not list((tmp_path / "out").glob("*.png"))
@@ -534,11 +597,11 @@ def test_old_results_only_are_counted_not_shown(tmp_path: Path) -> None:
     real = ROOT / "tests" / "fixtures" / "h100_real_subset"
     if not real.is_dir():
         pytest.skip("tests/fixtures/h100_real_subset is absent")
-    loaded = load_results(real)
-    write_report(loaded, tmp_path / "out", machine="h100-80gb-hbm3", commit="617e")
+    loaded = load_results(real, SUITE)
+    write_report(loaded, SUITE, tmp_path / "out", machine="h100-80gb-hbm3", commit="617e")
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "No results for" not in markdown
-    assert "No results with catalogue ids for h100-80gb-hbm3 in this selection" in markdown
+    assert f"No results with ids of the suite '{SUITE.name}' for h100-80gb-hbm3 in this selection" in markdown
     skipped = md_table(md_section(markdown, "## Files not read"), "Rows whose benchmark ids")
     assert md_row(skipped, commit="617e61aa")["rows skipped (count)"] == format_value(
         int((loaded.frame.commit_short == "617e61aa").sum()))
@@ -563,11 +626,46 @@ def test_cli_writes_report_and_leaves_results_untouched(tree: Path, tmp_path: Pa
 
 
 @needs_cli
+def test_cli_reads_the_suite_it_is_given(tree: Path, tmp_path: Path) -> None:
+    """--suite MODULE:NAME: another project's suite (here one family of ours, the copies) decides what
+    the report shows; every other id of the tree is counted as not in that suite."""
+    (tmp_path / "copies_only.py").write_text(
+        "from gpukernels.suite import Suite\n"
+        "from gpukernels.ours.transfers import COPY_FAMILY\n"
+        "SUITE = Suite('copies only')\n"
+        "SUITE.add(COPY_FAMILY)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = cli("--results", str(tree), "--out", str(tmp_path / "out"), "--machine", "h100-test",
+               "--suite", "copies_only:SUITE", env=env)
+    assert done.returncode == 0, done.stderr
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    ceiling = md_row(md_table(md_section(markdown, "## Machines and GPUs"), "The report's bandwidth ceiling"),
+                     machine="h100-test")
+    assert ceiling["measured by"] == "transfers.Copy kind=d2d, nbytes=2^30"  # the only streaming family
+    assert "(transfers.Copy: ours and the peers)" in markdown
+    assert "### vector_add" not in markdown and "kernels.VectorAdd" not in markdown
+    skipped = md_table(md_section(markdown, "## Files not read"), "Rows whose benchmark ids are not in the suite "
+                                                                  "'copies only'")
+    assert {r["commit"] for r in skipped} == {OLD, MID, NEW}
+
+
+@needs_cli
 @pytest.mark.parametrize("args, message", [
     (["--results", "{tmp}/absent"], "report: no results directory at"),
     (["--results", "{tree}", "--out", "{tree}/reports"], "report: refusing to write the report into the results"),
     (["--results", "{tree}", "--commit", "ffff"], "report: no results for commit 'ffff'"),
     (["--results", "{tree}", "--machine", "a100"], "report: no results for machine 'a100'"),
+    # --suite names the project's Suite as MODULE:NAME; anything else is refused before reading
+    (["--results", "{tree}", "--suite", "gpukernels.ours.suite"], "report: --suite 'gpukernels.ours.suite': give "
+                                                                  "MODULE:NAME"),
+    (["--results", "{tree}", "--suite", "no_such_module:SUITE"], "report: --suite 'no_such_module:SUITE': cannot "
+                                                                 "import no_such_module"),
+    (["--results", "{tree}", "--suite", "gpukernels.ours.suite:NOPE"], "report: --suite "
+                                                                       "'gpukernels.ours.suite:NOPE': "
+                                                                       "gpukernels.ours.suite has no NOPE"),
+    (["--results", "{tree}", "--suite", "gpukernels.ours.suite:Suite"], "report: --suite "
+                                                                        "'gpukernels.ours.suite:Suite' is a type, "
+                                                                        "not a gpukernels Suite"),
 ])
 def test_cli_exit_2_with_one_line(tree: Path, tmp_path: Path, args: list[str], message: str) -> None:
     before = sorted(p.relative_to(tree) for p in tree.rglob("*"))
@@ -614,10 +712,10 @@ def test_tuned_choices_table_from_the_probe() -> None:
     probe = {"probes": {"tuned_choice": {"measured": True, "note": "", "data": [
         {"n": 2**20, "choice": "quads_2", "quads us": 2.31, "quads_2 us": 2.29, "pairs us": 2.46},
         {"n": 1000, "choice": "pairs", "quads us": 1.1, "quads_2 us": 1.2, "pairs us": 1.0}]}}}
-    table = tables.tuned_choices(probe)
+    table = ours_report.tuned_choices(probe)
     assert list(table.frame.columns) == ["n", "tuned chose", "quads us", "quads_2 us", "pairs us"]
     assert table.frame["n"].tolist() == ["2^20", "1,000"]
     assert table.frame["tuned chose"].tolist() == ["quads_2", "pairs"]
     probe["probes"]["tuned_choice"]["measured"] = False  # the simulator's: nothing was timed
-    assert tables.tuned_choices(probe) is None
-    assert tables.tuned_choices(None) is None and tables.tuned_choices({"probes": {}}) is None
+    assert ours_report.tuned_choices(probe) is None
+    assert ours_report.tuned_choices(None) is None and ours_report.tuned_choices({"probes": {}}) is None

@@ -1,4 +1,4 @@
-"""The report on real GPU results with the catalogue's ids (tests/fixtures/real_new): its figures are asv's.
+"""The report on real GPU results with our suite's ids (tests/fixtures/real_new): its figures are asv's.
 
 The fixture is an asv results tree (benchmarks.json, <machine>/machine.json, result files) copied
 from a GPU run of the current suite. Until it exists these tests skip: the older real fixtures
@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from gpukernels import catalogue as cat
+from gpukernels.ours.suite import SUITE
 from gpukernels.report.render import format_value, write_report
 from gpukernels.results import load_results
+from gpukernels.suite import DEVICE_TIME as DEVICE_TIME_METRIC
 from test_report import md_row, md_section, md_table
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real_new"
-OP = cat.OPS["vector_add"]
-KERNELS = next(f for f in cat.FAMILIES if f.op == OP.name and f.role == "kernel")
-DEVICE_TIME = f"{KERNELS.cls_id}.{cat.DEVICE_TIME.method}"
+OP = SUITE.ops["vector_add"]
+KERNELS = OP.kernel_family
+DEVICE_TIME = f"{KERNELS.cls_id}.{DEVICE_TIME_METRIC.method}"
 N = 2**28
 
 pytestmark = pytest.mark.skipif(
@@ -63,7 +64,7 @@ def stored_median(machine: str, benchmark: str, **params: object) -> tuple[float
 @pytest.fixture(scope="module")
 def markdown(tmp_path_factory: pytest.TempPathFactory) -> str:
     out = tmp_path_factory.mktemp("report")
-    write_report(load_results(REAL), out, REAL)
+    write_report(load_results(REAL, SUITE), SUITE, out, REAL)
     return (out / "report.md").read_text()
 
 

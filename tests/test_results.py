@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from fixtures.synthetic_tree import COMMITS, DATES, OLD_IDS, RUNS, SCRIPT, status_counts, write_tree
-from gpukernels import catalogue
-from gpukernels.results import CATALOGUE_PARAMS, COLUMNS, NoResultsError, load_results
+from gpukernels.ours.suite import SUITE
+from gpukernels.ours.vector_add import SIZES
+from gpukernels.results import COLUMNS, NoResultsError, load_results
+from gpukernels.suite import Suite
 
 REPO = Path(__file__).resolve().parent.parent
 ASV_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
@@ -45,7 +47,7 @@ def write_run(tree: Path, machine: str, commit: str, results: dict[str, list], e
 
 
 def test_frame_equals_the_json(tree: Path) -> None:
-    frame = load_results(tree).frame
+    frame = load_results(tree, SUITE).frame
     files = raw_result_files(tree)
     assert len(files) == len(RUNS)
     total = 0
@@ -75,13 +77,13 @@ def test_frame_equals_the_json(tree: Path) -> None:
     assert total == len(frame)
 
 
-def test_columns_params_catalogue_and_machine_fields(tree: Path) -> None:
-    frame = load_results(tree).frame
+def test_columns_params_suite_and_machine_fields(tree: Path) -> None:
+    frame = load_results(tree, SUITE).frame
     assert list(frame.columns[: frame.columns.get_loc("params") + 1]) == list(COLUMNS[: COLUMNS.index("params") + 1])
     assert set(COLUMNS) <= set(frame.columns)
-    assert {f"p_{n}" for n in CATALOGUE_PARAMS} <= set(frame.columns)  # always, even where nothing uses them
+    assert {f"p_{n}" for n in SUITE.param_names} <= set(frame.columns)  # always, even where nothing uses them
     rows = frame[(frame.benchmark == "kernels.VectorAdd.track_device_time") & (frame.machine == "h200-test")]
-    assert sorted(rows.p_n.unique()) == list(catalogue.SIZES)
+    assert sorted(rows.p_n.unique()) == list(SIZES)
     assert all(type(n) is int for n in rows.p_n)
     assert rows.params.iloc[0] == {"impl": "seed", "n": 1024}
     assert (rows.module + "." + rows.cls + "." + rows.method == rows.benchmark).all()
@@ -97,14 +99,14 @@ def test_columns_params_catalogue_and_machine_fields(tree: Path) -> None:
     assert set(h100.l2_bytes) == {50 * 2**20} and set(h100.memory_bandwidth_gbs) == {3352.3}
     assert SCRIPT in set(frame.p_variant.dropna())
     assert math.isnan(frame[frame.benchmark == "compile.Compile.track_seconds"].p_n.iloc[0])
-    old = frame[frame.benchmark.isin(OLD_IDS)]  # ids of the previous suite: loaded, not catalogued
+    old = frame[frame.benchmark.isin(OLD_IDS)]  # ids of the previous suite: loaded, not in the suite
     assert len(old) and old.family.isna().all() and old.bound.isna().all() and old.metric.isna().all()
     host = frame[frame.benchmark == "baselines.VectorAdd.track_seconds"]
     assert set(host.bound) == {"host"}
 
 
 def test_failed_and_skipped_are_counted_apart(tree: Path) -> None:
-    frame = load_results(tree).frame
+    frame = load_results(tree, SUITE).frame
     for machine, key, roles in RUNS:
         run = frame[(frame.machine == machine) & (frame.commit == COMMITS[key]) & frame.family.notna()]
         want = {k: v for k, v in status_counts(machine, key, roles).items() if v}
@@ -112,7 +114,7 @@ def test_failed_and_skipped_are_counted_apart(tree: Path) -> None:
 
 
 def test_version_mismatch_is_kept_and_labelled(tree: Path) -> None:
-    frame = load_results(tree).frame
+    frame = load_results(tree, SUITE).frame
     device = frame[(frame.benchmark == "kernels.VectorAdd.track_device_time") & (frame.machine == "h100-test")]
     old = device[device.commit == COMMITS["old"]]
     assert len(old) and set(old.version) == {"v0"} and not old.version_current.any()
@@ -120,7 +122,7 @@ def test_version_mismatch_is_kept_and_labelled(tree: Path) -> None:
 
 
 def test_unreadable_files_are_named_and_the_rest_loaded(tree: Path) -> None:
-    results = load_results(tree)
+    results = load_results(tree, SUITE)
     reasons = dict(results.unread)
     assert set(reasons) == BAD_FILES
     assert "Error parsing JSON" in reasons["h100-test/deadbeef-corrupt.json"]
@@ -134,7 +136,7 @@ def test_unreadable_files_are_named_and_the_rest_loaded(tree: Path) -> None:
 @pytest.mark.parametrize("content", ['[1, 2', '{"probes": 5}', '{"devices": {}}', '[]'])
 def test_a_bad_probe_file_is_named(tree: Path, content: str) -> None:
     (tree / "probes" / "h200-test.json").write_text(content, encoding="utf-8")
-    results = load_results(tree)
+    results = load_results(tree, SUITE)
     assert "probes/h200-test.json" in dict(results.unread)
     assert list(results.probes) == ["h100-test"]
 
@@ -148,13 +150,13 @@ def test_benchmarks_json_damage_is_named_and_columns_stay(tree: Path, damage: st
     else:
         path.write_text({"empty_object": "{}", "empty_file": "", "truncated": text[: len(text) // 2],
                          "not_object": '{"version": 2, "a": [1]}', "bad_entries": '{"version": 2, "x": 5}'}[damage])
-    results = load_results(tree)
+    results = load_results(tree, SUITE)
     reasons = dict(results.unread)
     assert "benchmarks.json" in reasons, reasons
     frame = results.frame
-    assert {f"p_{n}" for n in CATALOGUE_PARAMS} <= set(frame.columns)
+    assert {f"p_{n}" for n in SUITE.param_names} <= set(frame.columns)
     copy = frame[frame.benchmark == "transfers.Copy.track_device_time"]
-    assert set(copy.p_nbytes.dropna()) and set(copy.unit) == {"seconds"}  # names and units from the catalogue
+    assert set(copy.p_nbytes.dropna()) and set(copy.unit) == {"seconds"}  # names and units from the suite
     assert set(frame[frame.benchmark == "kernels.VectorAdd.track_bandwidth"].unit) == {"GB/s"}
     assert not frame.version_current.any()
 
@@ -173,7 +175,7 @@ def test_values_that_cannot_be_measurements_are_invalid(tree: Path) -> None:
         "probes.IndexMapping.track_coverage_errors": [[0.0, nan], [["'1d'", "'2d'"]], "v1"],
     }
     write_run(tree, "h200-test", "9" * 40, rows)
-    frame = load_results(tree).frame
+    frame = load_results(tree, SUITE).frame
     run = frame[frame.commit == "9" * 40]
     va = run[run.benchmark == "kernels.VectorAdd.track_device_time"].set_index("p_n")
     assert va.status.to_dict() == {1024: "ok", 4096: "invalid", 16384: "invalid", 65536: "invalid",
@@ -204,7 +206,7 @@ def test_wrong_parameter_types_and_repeated_runs_are_named(tree: Path) -> None:
     copy = tree / "h200-test" / f"{COMMITS['new'][:8]}-again.json"
     original = tree / "h200-test" / f"{COMMITS['new'][:8]}-existing-py_tmp_venv_bin_python.json"
     copy.write_text(original.read_text())
-    results = load_results(tree)
+    results = load_results(tree, SUITE)
     reasons = dict(results.unread)
     assert "n='big' is not int" in reasons[f"h200-test/{'8' * 8}-env-x.json"]
     pair = {copy.relative_to(tree).as_posix(), original.relative_to(tree).as_posix()}
@@ -224,14 +226,14 @@ def test_wrong_parameter_types_and_repeated_runs_are_named(tree: Path) -> None:
 def test_machine_json_without_gpu_fields(tree: Path) -> None:
     (tree / "h200-test" / "machine.json").write_text(json.dumps({"machine": "h200-test", "version": 1,
                                                                  "l2_bytes": [1], "gpu_count": "two"}))
-    frame = load_results(tree).frame
+    frame = load_results(tree, SUITE).frame
     h200 = frame[frame.machine == "h200-test"]
     assert len(h200) and h200.gpu.isna().all() and h200.l2_bytes.isna().all() and h200.gpu_count.isna().all()
 
 
 def test_loading_writes_nothing(tree: Path) -> None:
     before = snapshot(tree)
-    load_results(tree)
+    load_results(tree, SUITE)
     assert snapshot(tree) == before
 
 
@@ -246,21 +248,71 @@ def test_no_results(tmp_path: Path) -> None:
 
 
 def test_the_committed_results_load_clean() -> None:
-    results = load_results(REPO / "results")
+    results = load_results(REPO / "results", SUITE)
     assert results.unread == []
     frame = results.frame
     assert set(frame.status) <= {"ok", "failed", "skipped"}  # no value there is invalid
     assert {"h100-80gb-hbm3", "h200"} <= set(results.probes)
 
 
-def test_catalogue_ids_with_other_parameters_are_left_out_and_named(tree: Path) -> None:
-    """An id of the catalogue with another parameter list (here the previous suite's [n, device])
-    cannot be read by the catalogue's parameters: the report would pivot on missing columns."""
+def test_suite_ids_with_other_parameters_are_left_out_and_named(tree: Path) -> None:
+    """An id of the suite with another parameter list (here the previous suite's [n, device])
+    cannot be read by the suite's parameters: the report would pivot on missing columns."""
     write_run(tree, "h200-test", "7" * 40, {
         "kernels.VectorAdd.track_device_time": [[1e-5, 2e-5], [["1024", "4096"]], "v1"],
-        "probes.Card.track_card_id": [[-5.0], [], "v1"],  # a catalogue unit ('id') cannot be negative
+        "probes.Card.track_card_id": [[-5.0], [], "v1"],  # a unit of the suite ('id') cannot be negative
     })
-    results = load_results(tree)
-    assert "are not the catalogue's (impl, n)" in dict(results.unread)[f"h200-test/{'7' * 8}-env-x.json"]
+    results = load_results(tree, SUITE)
+    assert "are not the suite's (impl, n)" in dict(results.unread)[f"h200-test/{'7' * 8}-env-x.json"]
     run = results.frame[results.frame.commit == "7" * 40]
     assert run.benchmark.tolist() == ["probes.Card.track_card_id"] and run.status.tolist() == ["invalid"]
+
+
+def test_bound_is_per_parameter_set_from_the_timing_method(tree: Path) -> None:
+    """A family's bound comes from the timing method of each parameter set: the timing modes are
+    host-bound except graph replay, the seed audit's graph_device row is device-bound, and copies
+    are host-bound except on the device (d2d, d2d_kernel) from 2^28 bytes."""
+    frame = load_results(tree, SUITE).frame
+    h200 = frame[frame.machine == "h200-test"]
+
+    def bounds(benchmark: str, *names: str) -> dict:
+        rows = h200[h200.benchmark == benchmark]
+        assert len(rows)
+        return {tuple(p[n] for n in names): b for p, b in zip(rows.params, rows.bound)}
+
+    modes = bounds("modes.VectorAdd.track_device_time", "n", "mode")
+    assert {k: b for k, b in modes.items() if k[0] == 2**20} == {
+        (2**20, "single"): "host", (2**20, "batch"): "host", (2**20, "graph"): "device", (2**20, "graph_cold"): "host"}
+    assert {b for (_, mode), b in modes.items() if mode == "graph"} == {"device"}
+    seed = bounds("seed.SeedAudit.track_seconds", "method")
+    assert seed == {("seed_async_wall",): "host", ("synced_wall",): "host", ("graph_device",): "device",
+                    ("end_to_end",): "host"}
+    for method in ("track_device_time", "track_bandwidth", "track_sm_clock", "track_throttle"):
+        copies = bounds(f"transfers.Copy.{method}", "kind", "nbytes")
+        device = {k for k, b in copies.items() if b == "device"}
+        assert device == {(kind, nbytes) for kind in ("d2d", "d2d_kernel") for nbytes in (2**28, 2**30)}, method
+        assert set(copies.values()) == {"device", "host"}
+    assert set(h200[h200.family == "kernels.VectorAdd"].bound) == {"device"}
+    assert set(h200[h200.family == "launches.Enqueue"].bound) == {"host"}
+    assert set(h200[h200.family == "probes.Card"].bound) == {"device"}  # a value: no host time inside it
+
+
+def test_metric_kinds_and_the_loader_without_a_suite(tree: Path) -> None:
+    """The suite names each id's family and metric kind; without a suite those columns (and the
+    bound) are NaN and every id is read as asv stored it, units from benchmarks.json."""
+    frame = load_results(tree, SUITE).frame
+    kinds = frame.dropna(subset=["family"]).groupby("method").metric.unique().map(set).to_dict()
+    assert kinds["track_device_time"] == kinds["track_seconds"] == {"time"}
+    assert kinds["track_bandwidth"] == {"bandwidth"} and kinds["track_compute"] == {"compute"}
+    assert kinds["track_sm_clock"] == {"clock"} and kinds["track_throttle"] == {"throttle"}
+    assert kinds["track_card_id"] == kinds["track_max_grid"] == {"value"}
+    matmul = frame[frame.benchmark == "kernels.Matmul.track_compute"]
+    assert len(matmul) and set(matmul.unit) == {"GFLOP/s"} and {"p_m", "p_k"} <= set(frame.columns)
+
+    bare = load_results(tree).frame
+    assert len(bare) == len(frame)
+    assert bare.family.isna().all() and bare.metric.isna().all() and bare.bound.isna().all()
+    assert bare.unit.equals(frame.unit)  # benchmarks.json's units either way (NaN where it has none)
+    assert bare.status.tolist() == frame.status.tolist()
+    other = load_results(tree, Suite("empty")).frame  # a suite that knows none of these ids: the same
+    assert other.family.isna().all() and other.status.tolist() == frame.status.tolist()

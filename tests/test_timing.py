@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from numba import cuda
 
-from gpukernels import kernels, timing
+from gpukernels import timing
+from gpukernels.ours import kernels
 from gpukernels.timing import HostEvent, L2Flusher, Timing, TimingError, device_time
-from gpukernels.workloads import VectorAddSeed
+from gpukernels.ours.vector_add import VectorAddSeed
 
 # --- Timing --------------------------------------------------------------------------------
 
@@ -287,11 +288,11 @@ def test_compile_time_refuses_zero_samples() -> None:
 
 # --- the policy ------------------------------------------------------------------------------
 
-def test_policy_launches_and_fingerprint() -> None:
+def test_policy_launches_and_simulator_limit() -> None:
     p = timing.POLICY
     assert p.launches_for(2**10) == p.max_launches and p.launches_for(2**28) == 1
     assert p.launches_for(2**20) == 64  # 2^26 elements of work per sample
-    assert "def device_time" in p.fingerprint()  # the code that applies the policy is in it
+    assert p.max_elements is None and timing.SIMULATOR_POLICY.max_elements == 2**10
     assert timing.policy() is timing.SIMULATOR_POLICY  # the tests run on the simulator
 
 
@@ -309,3 +310,13 @@ def test_wall_time_stops_at_its_budget_after_the_minimum() -> None:
     ticks = iter(float(i) for i in range(100))
     t = timing.wall_time(lambda: None, samples=5, warmup=0, clock=lambda: next(ticks), min_samples=2, budget_s=99)
     assert len(t.samples_s) == 5  # never more than samples
+
+
+def test_quick_policy_under_asv_quick_on_a_gpu(monkeypatch) -> None:
+    from gpukernels import devices, machine
+
+    monkeypatch.setattr(devices, "simulated", lambda: False)
+    monkeypatch.setattr(machine, "asv_quick", lambda: True)
+    assert timing.policy() is timing.QUICK_POLICY and timing.QUICK_POLICY.max_elements == 2**24
+    monkeypatch.setattr(machine, "asv_quick", lambda: False)
+    assert timing.policy() is timing.POLICY

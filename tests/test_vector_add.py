@@ -15,8 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import cuda
 
-from gpukernels import kernels, timing, workloads
-from gpukernels.workloads import device_address, element_launch, pairs_launch, quads_launch
+from gpukernels import measure, problems, timing
+from gpukernels.ours import kernels, vector_add
+from gpukernels.ours.suite import SUITE
+from gpukernels.ours.vector_add import element_launch, pairs_launch, quads_launch
+from gpukernels.problems import device_address
 
 LAUNCHERS = {"quads": quads_launch, "pairs": pairs_launch, "element": element_launch}
 
@@ -72,7 +75,7 @@ def test_strided_or_misaligned_arrays_fall_back() -> None:
     assert quads_launch(base[::2], base[1::2]) is None and pairs_launch(base[::2], base[1::2]) is None
     assert quads_launch(base[1:9], base[2:10]) is None  # 4 bytes apart: neither 16 nor 8 lines up
     assert pairs_launch(base[1:9], base[2:10]) is None
-    w = workloads.VectorAddQuads(10)
+    w = vector_add.VectorAddQuads(n=10)
     assert w._launch.dispatcher in (kernels.vector_add_quads_edges, kernels.vector_add_pairs_4)
 
 
@@ -92,9 +95,9 @@ def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None
         timed.append((launch.dispatcher, mode, samples, launches))
         return FakeTiming(1e-6 if launch.dispatcher is kernel_of[faster] else 2e-6)
 
-    monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
+    monkeypatch.setattr(vector_add.VectorAddTuned, "tune", True)
     monkeypatch.setattr(timing, "device_time", fake_device_time)
-    w = workloads.VectorAddTuned(1000)
+    w = vector_add.VectorAddTuned(n=1000)
     assert device_address(w.a) % 16 == device_address(w.b) % 16 == 0  # every candidate applies
     assert w.choice == faster and w._launch.dispatcher is kernel_of[faster]
     assert w.tuning == {name: 1e-6 if name == faster else 2e-6 for name in kernel_of}
@@ -105,15 +108,15 @@ def test_tuned_takes_the_faster_kernel_and_resets_b(monkeypatch, faster) -> None
 
 
 def test_tuned_without_a_choice_does_not_time(monkeypatch) -> None:
-    monkeypatch.setattr(workloads.VectorAddTuned, "tune", True)
+    monkeypatch.setattr(vector_add.VectorAddTuned, "tune", True)
     monkeypatch.setattr(timing, "device_time", lambda *a, **k: pytest.fail("timed with one candidate"))
-    one_quads = workloads.quads_launch
-    monkeypatch.setattr(workloads, "pairs_launch", lambda a, b: None)
-    monkeypatch.setattr(workloads, "quads_launch", lambda a, b, per_thread=1: one_quads(a, b) if per_thread == 1 else None)
-    w = workloads.VectorAddTuned(100)
+    one_quads = vector_add.quads_launch
+    monkeypatch.setattr(vector_add, "pairs_launch", lambda a, b: None)
+    monkeypatch.setattr(vector_add, "quads_launch", lambda a, b, per_thread=1: one_quads(a, b) if per_thread == 1 else None)
+    w = vector_add.VectorAddTuned(n=100)
     assert w.choice == "quads" and w.tuning == {}
-    monkeypatch.setattr(workloads, "quads_launch", lambda a, b, per_thread=1: None)
-    w = workloads.VectorAddTuned(100)
+    monkeypatch.setattr(vector_add, "quads_launch", lambda a, b, per_thread=1: None)
+    w = vector_add.VectorAddTuned(n=100)
     assert w.choice == "element" and w._launch.dispatcher is kernels.vector_add
     w.check()
 
@@ -122,7 +125,7 @@ def test_fast_kernels_compile_to_vector_loads_and_stores() -> None:
     """Outside the simulator the intrinsics emit ld/st.global.v4.f32 (quads) and .v2.f32 (pairs)
     at the addresses they are given (compiled to PTX, no GPU needed)."""
     code = ("from numba import cuda, types\n"
-            "from gpukernels import kernels\n"
+            "from gpukernels.ours import kernels\n"
             "ADDRESS = types.int64\n"
             "for name, nargs in (('vector_add_quads', 3), ('vector_add_quads_2', 3), ('vector_add_quads_edges', 4),\n"
             "                    ('vector_add_pairs', 4), ('vector_add_pairs_4', 4)):\n"
@@ -144,42 +147,42 @@ def test_fast_kernels_compile_to_vector_loads_and_stores() -> None:
 
 
 def test_shared_inputs_give_every_implementation_of_a_size_the_same_arrays() -> None:
-    with workloads.shared_inputs() as shared:
-        quads, pairs = workloads.make_gpu("vector_add", "quads", 100), workloads.make_gpu("vector_add", "pairs", 100)
-        assert quads.b is pairs.b and quads.a is pairs.a and quads.b_host is pairs.b_host
-        quads.check()
-        pairs.check()  # each starts from the host inputs, whatever the other left in b
-        seed = workloads.VectorAddSeed(100, block=64)
-        assert seed.b is quads.b
-        other = workloads.make_gpu("vector_add", "quads", 200)
-        assert other.b is not quads.b and other.b.size == 200
-        assert shared._key == ("vector_add", 200)  # one size held at a time: 100's arrays released
-        saxpy = workloads.make_gpu("saxpy", "numba", 200)
-        assert saxpy.y.size == 200 and shared._key == ("saxpy", 200)
-    alone = workloads.make_gpu("vector_add", "quads", 200)
-    assert alone.b is not other.b  # outside the block every problem allocates its own
+    shared = problems.SharedInputs()
+    add, saxpy_op = SUITE.ops["vector_add"], SUITE.ops["saxpy"]
+    quads, pairs = add.make_gpu("quads", shared, n=100), add.make_gpu("pairs", shared, n=100)
+    assert quads.b is pairs.b and quads.a is pairs.a and quads.b_host is pairs.b_host
+    quads.check()
+    pairs.check()  # each starts from the host inputs, whatever the other left in b
+    seed = vector_add.VectorAddSeed(100, block=64, shared=shared)
+    assert seed.b is quads.b
+    other = add.make_gpu("quads", shared, n=200)
+    assert other.b is not quads.b and other.b.size == 200
+    assert shared._key == (vector_add.VectorAddProblem, (("n", 200),))  # one size at a time: 100's released
+    saxpy = saxpy_op.make_gpu("numba", shared, n=200)
+    assert saxpy.y.size == 200 and shared._key[0] is not vector_add.VectorAddProblem
+    alone = add.make_gpu("quads", n=200)
+    assert alone.b is not other.b  # without shared inputs every problem allocates its own
 
 
 def test_a_family_allocates_once_per_size(monkeypatch) -> None:
-    from gpukernels import catalogue, measure
     calls = []
-    real = workloads.VectorAddProblem.allocate
-    monkeypatch.setattr(workloads.VectorAddProblem, "allocate", lambda self: calls.append(self.n) or real(self))
-    fam = dataclasses.replace(catalogue.family("kernels.VectorAdd"),
+    real = vector_add.VectorAddProblem.allocate
+    monkeypatch.setattr(vector_add.VectorAddProblem, "allocate", lambda self: calls.append(self.n) or real(self))
+    fam = dataclasses.replace(SUITE.family("kernels.VectorAdd"),
                               params=(("impl", ("seed", "pairs", "quads")), ("n", (64, 96))))
     res = measure.measure_family(fam)
     assert all(not o.error and not o.skip for o in res.values()), res
     assert sorted(calls) == [64, 96]
 
 
-@pytest.mark.parametrize("op", sorted({op for op, _ in workloads.GPU}))
+@pytest.mark.parametrize("op", sorted(SUITE.ops))
 def test_every_implementation_of_an_op_allocates_the_same_inputs(op) -> None:
     """What SharedInputs hands around: an implementation-specific array (a float32 output where
     another wants float64) would change what the next implementation measures."""
     def inputs(cls) -> dict:
         work = cls.__new__(cls)
-        work.n, work.bytes_moved = 64, 0
+        vars(work).update({a: 16 for a in SUITE.ops[op].axis_names})
         return {k: (str(getattr(v, "dtype", type(v))), getattr(v, "shape", None)) for k, v in work._allocated().items()}
 
-    found = {impl: inputs(cls) for (o, impl), cls in workloads.GPU.items() if o == op}
+    found = {impl: inputs(cls) for impl, cls in SUITE.ops[op].gpu_impls.items()}
     assert len(found) > 1 and all(v == next(iter(found.values())) for v in found.values()), found

@@ -63,3 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if markdown_file is not None:
         markdown_file.write_text(render(comparison, markdown=True, only_changed=args.only_changed), encoding="utf-8")
     return comparison.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -62,3 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.results:
         continuous.remove(results)
     return comparison.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -42,3 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in entry.items():
         print(f"{key:>{width}}  {value}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -95,3 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"probe: {len(report['failed'])} probe(s) failed, the rest was kept: {names}", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -62,3 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for path, reason in results.unread:
             print(f"  {path}: {reason}", file=sys.stderr)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

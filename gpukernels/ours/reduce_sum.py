@@ -67,13 +67,17 @@ else:
         return cuda.ldcg(partials, i)
 
 
+_ZERO4 = (float32(0), float32(0), float32(0), float32(0))
+
+
 @cuda.jit(cache=True)
 def sum_one_pass(x, n, head, partials, counter, out):
     """``out[0]`` = the sum of the ``n`` float32 at device address ``x``, in one launch.
 
     Per thread: a grid-stride walk over the 16-byte quads after the first ``head`` floats (0-3),
     SUM_UNROLL quads per trip, each a grid apart so every warp's loads stay coalesced and all
-    SUM_UNROLL loads are in flight before the first add; four float32 accumulators, one per lane
+    SUM_UNROLL loads are in flight before the first add (the last 1-3 quads too, in one guarded
+    trip, not a loop of dependent single loads); four float32 accumulators, one per lane
     of a quad (float32 as the peers; see SumProblem for the error bound). The head and the 0-3
     floats after the last whole quad go to threads 0-3 of block 0 (at least 4 are launched).
 
@@ -107,13 +111,15 @@ def sum_one_pass(x, n, head, partials, counter, out):
         s2 += (v0[2] + v1[2]) + (v2[2] + v3[2])
         s3 += (v0[3] + v1[3]) + (v2[3] + v3[3])
         k += 4 * stride
-    while k < quads:  # the last 0-3 strides
-        v = load_f32x4(q, k)
-        s0 += v[0]
-        s1 += v[1]
-        s2 += v[2]
-        s3 += v[3]
-        k += stride
+    if k < quads:  # the last 1-3 quads, fewer than 4 strides apart: one guarded trip, their loads
+        #            still in flight together (a loop of single loads waits out each one's latency)
+        v0 = load_f32x4(q, k)
+        v1 = load_f32x4(q, k + stride) if k + stride < quads else _ZERO4
+        v2 = load_f32x4(q, k + 2 * stride) if k + 2 * stride < quads else _ZERO4
+        s0 += (v0[0] + v1[0]) + v2[0]
+        s1 += (v0[1] + v1[1]) + v2[1]
+        s2 += (v0[2] + v1[2]) + v2[2]
+        s3 += (v0[3] + v1[3]) + v2[3]
     if g < 4:  # the floats outside whole quads
         if g < head:
             s0 += load_f32(x, g)
@@ -205,10 +211,14 @@ class SumNumba(SumProblem):
     launch leaves it at 0; the partials need no reset (every block writes its own each launch).
     """
 
+    def __init__(self, n: int, blocks_per_sm: int = SUM_BLOCKS_PER_SM, shared=None) -> None:
+        self.blocks_per_sm = blocks_per_sm
+        super().__init__(shared, n=n)
+
     def prepare(self) -> None:
         super().prepare()
         head, quads, _ = vector_span(self.x, 16)
-        blocks = sum_grid(quads, sm_count())
+        blocks = sum_grid(quads, sm_count(), self.blocks_per_sm)
         self.partials = cuda.device_array(blocks, dtype=np.float64)
         self.counter = cuda.to_device(np.zeros(1, dtype=np.uint32))
         self._launch = PreparedLaunch(sum_one_pass, validate(blocks, SUM_BLOCK), address(self.x), self.n, head,

@@ -62,7 +62,9 @@ def axes_of(op: Op, row) -> dict:
 
 
 def axis_header(op: Op, axis: str) -> str:
-    return f"{axis} (elements)" if len(op.axes) == 1 else axis
+    """An axis as a column header, with its unit like every numeric header: a one-axis op's size
+    counts elements; an axis of several (m, n, k) is a count of rows, columns, ..."""
+    return f"{axis} (elements)" if len(op.axes) == 1 else f"{axis} (count)"
 
 
 def fits_l2(view: MachineView, op: Op, axes: dict) -> bool | float:
@@ -113,6 +115,11 @@ def missing_sentence(wide: pd.DataFrame, by: str, sizes: tuple[str, ...]) -> str
             parts.append(f"{key}: {status} at {where}")
     return ("Parameter sets without a value: " + "; ".join(parts) + " (skipped = asv NaN, e.g. a peer library "
             "absent or a size too large for the device; failed = asv null; invalid = not a measurement).")
+
+
+def percent(part: float, whole: float) -> float:
+    """100 x part / whole; NaN where the whole is unknown or zero (a simulator's peak)."""
+    return 100 * part / whole if whole == whole and whole > 0 else math.nan
 
 
 def _number(value: object) -> float:
@@ -176,7 +183,7 @@ def ceilings(sel: Selection) -> Table | None:
             "machine": name,
             "bandwidth ceiling (GB/s)": found.gbs,
             "measured by": found.source,
-            "of theoretical peak (%)": 100 * found.gbs / view.peak_gbs,
+            "of theoretical peak (%)": percent(found.gbs, view.peak_gbs),
             "run": found.pick.label,
         })
     if not rows:
@@ -246,9 +253,9 @@ def op_table(view: MachineView, op: Op) -> Table | None:
             "compute (GFLOP/s)": gflops,
         })
         if op.compute_bound:
-            row["of FP32 peak (%)"] = 100 * gflops / peak
+            row["of FP32 peak (%)"] = percent(gflops, peak)
         else:
-            row["of ceiling (%)"] = 100 * gbs[i] / ceiling
+            row["of ceiling (%)"] = percent(gbs[i], ceiling)
             row["fits in L2"] = fits_l2(view, op, axes)
         row["throttled (NVML flags)"] = throttle_text(throttle[i], r.status)
         for cpu in op.host_impls:

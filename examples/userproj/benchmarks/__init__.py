@@ -1,0 +1,1 @@
+"""asv benchmarks of userkernels: one module per area of the suite (userkernels/bench.py)."""

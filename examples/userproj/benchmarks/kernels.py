@@ -1,0 +1,4 @@
+from gpukernels.asv_classes import classes
+from userkernels.bench import SUITE
+
+globals().update(classes(SUITE, "kernels"))
