@@ -48,6 +48,7 @@ through gpukernels.results.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 from dataclasses import dataclass, field
@@ -105,21 +106,25 @@ class Naming:
         suite = suite or Suite("none")
         identity = suite.identity_family()
         bounds: dict[str, set[str]] = {}
-        methods: dict[str, set[str]] = {}
+        methods: dict[str, list[int]] = {}  # method -> [host-bound parameter sets, parameter sets]
         units: dict[str, set[str]] = {}
         for f in suite.families:
             kinds = {"host" if m.host_bound else "device" for m in f.methods()}
             bounds.setdefault(f.area, set()).update(kinds)
+            sets = [dict(zip(f.param_names, c)) for c in itertools.product(*f.param_values)]
+            host = sum(f.bound(p) == "host" for p in sets)
             for m in f.metrics:
-                # a method is host-bound by name where no wholly device-bound family records it: a
-                # family with host time in some of its parameter sets (the seed audit's wall clocks
-                # beside its one graph row) keeps its method, track_seconds, host-bound for old ids
-                methods.setdefault(m.method, set()).add("device" if kinds == {"device"} else "host")
+                counts = methods.setdefault(m.method, [0, 0])
+                counts[0] += host
+                counts[1] += len(sets)
                 units.setdefault(m.method, set()).add(m.unit)
         return cls(
             card_id=identity.ids[0] if identity else None,
             host_areas=frozenset(a for a, k in bounds.items() if k == {"host"}),
-            host_methods=frozenset(m for m, k in methods.items() if k == {"host"}),
+            # a method is host-bound by name where most of the suite's parameter sets recording it
+            # are: track_seconds (host baselines, launches, and the seed audit's wall clocks beside
+            # its one graph row), not a device metric that one implementation times with the host's
+            host_methods=frozenset(m for m, (host, total) in methods.items() if 2 * host > total),
             units={m: found.pop() for m, found in units.items() if len(found) == 1},
         )
 

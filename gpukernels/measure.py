@@ -26,11 +26,14 @@ import time
 import traceback
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import devices, problems, timing
-from .suite import Family, Metric, Op
 from .timing import Policy, Timing
+
+if TYPE_CHECKING:  # the suite holds families whose measures live here: names for annotations only
+    from .metrics import Metric
+    from .suite import Family, Op
 
 
 class Skip(Exception):
@@ -183,7 +186,8 @@ def op_device(ctx: Context, impl: str, **axes: int) -> Measured:
     problems.require_device_bytes(op.bytes(**axes))
     work = op.make_gpu(impl, shared=ctx.shared, **axes)
     work.check()
-    return Measured(ctx.device_time(work.launch, elements), op.bytes(**axes), op.flops(**axes))
+    mode = "graph" if getattr(work, "graph_capture", True) else "batch"
+    return Measured(ctx.device_time(work.launch, elements, mode), op.bytes(**axes), op.flops(**axes))
 
 
 def op_host(ctx: Context, impl: str, **axes: int) -> Measured:

@@ -97,10 +97,13 @@ class DeviceProblem:
     ``allocate`` (inputs, shared by every implementation of the op: never written by ``prepare``),
     ``expected``, ``result``, ``reset``; per implementation: ``prepare`` (outputs, scratch, the
     launch configuration) and ``launch(stream)``. ``rtol`` None: bit-exact against the reference.
+    ``graph_capture`` False: the launch cannot be captured in a CUDA graph (a library that refuses
+    it), so it is timed by back-to-back launches between events (the ``batch`` method).
     """
 
     rtol: ClassVar[float | None] = None
     atol: ClassVar[float] = 0.0
+    graph_capture: ClassVar[bool] = True
 
     def __init__(self, shared: SharedInputs | None = None, **axes: int) -> None:
         self.axes = {name: check_size(value) for name, value in axes.items()}

@@ -20,11 +20,13 @@ import pytest
 
 from gpukernels import continuous
 from gpukernels.cli.continuous import main
+from gpukernels.ours.suite import SUITE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "continuous.py"
-# The last commits of the suite before the catalogue: their benchmarks run on the simulator and
-# carry no results guard (a simulator machine may save into a temporary results dir).
+# The last commits of the suite before the catalogue (and the Suite after it): their benchmarks run
+# on the simulator and carry no results guard (a simulator machine may save into a temporary
+# results dir). Their ids are not in today's suite: the gate judges them by the rule for older ids.
 OLD_SUITE = "b8b27f4"
 BENCH = r"^vector_add\.VectorAdd\.track_device_time\(1024, 0\)"
 SLEEP = "        import time; time.sleep(0.2)  # planted slowdown (tests/test_continuous.py)\n"
@@ -80,6 +82,45 @@ def test_unknown_or_identical_commits_exit_2(tmp_path: Path, capsys: pytest.Capt
     assert code == 2 and "are the same commit" in err
     code, _, err = run_main(capsys, "HEAD~1", "HEAD", "--rounds", "0", "--results", str(results))
     assert (code, err) == (2, "continuous: --rounds must be >= 1, got 0\n")
+
+
+def test_bad_suite_exit_2_before_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    results = tmp_path / "r"
+    for spec, why in (("gpukernels.ours.suite", "give MODULE:NAME"),
+                      ("no_such_module:SUITE", "cannot import no_such_module"),
+                      ("gpukernels.ours.suite:NOPE", "gpukernels.ours.suite has no NOPE")):
+        code, out, err = run_main(capsys, "HEAD~1", "HEAD", "--repo", str(ROOT), "--results", str(results),
+                                  "--suite", spec)
+        assert (code, out) == (2, "")
+        assert err.startswith(f"continuous: --suite {spec!r}") and why in err and err.count("\n") == 1
+    assert not results.exists()  # refused before the results directory was made
+
+
+def test_the_suites_card_id_rides_along_and_the_gate_gets_the_suite(clone: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """asv is not run here: each round's arguments are recorded. A --bench selection gets the suite's
+    identity id (probes.Card) added, so the gate can check the GPU; the whole suite needs no regex.
+    The gate is told both sides ran on one card and reads the suite it was given."""
+    calls, gate = [], {}
+    monkeypatch.setattr(continuous, "ensure_machine", lambda name: "sim-box")
+    monkeypatch.setattr(continuous, "asv_run", lambda conf, tree, sha, machine, bench, append, log:
+                        calls.append((sha[:8], machine, list(bench), append)))
+    monkeypatch.setattr(continuous, "load_results", lambda path, suite: ("results of", suite))
+    monkeypatch.setattr(continuous, "compare", lambda results, base, head, **kw: gate.update(results=results, **kw))
+    base, head = (git(clone, "rev-parse", "--short=8", c) for c in (OLD_SUITE, "planted"))
+    plan = continuous.Plan(repo=clone, base=OLD_SUITE, head="planted", results=tmp_path / "r", bench=[BENCH],
+                           rounds=2, suite=SUITE)
+    continuous.run(plan, say=lambda line: None)
+    card = r"^probes\.Card\.track_card_id"
+    assert calls == [(base, "sim-box", [BENCH, card], False), (head, "sim-box", [BENCH, card], False),
+                     (base, "sim-box", [BENCH, card], True), (head, "sim-box", [BENCH, card], True)]
+    assert gate["results"] == ("results of", SUITE) and gate["suite"] is SUITE and gate["same_card"] is True
+    assert gate["machine"] == "sim-box"
+    calls.clear()
+    continuous.run(continuous.Plan(repo=clone, base=OLD_SUITE, head="planted", results=tmp_path / "r2", rounds=1,
+                                   suite=SUITE), say=lambda line: None)
+    assert [bench for _, _, bench, _ in calls] == [[], []]  # the whole suite: no selection to add to
+    assert git(clone, "worktree", "list").count("\n") == 0  # the worktrees are gone
 
 
 def test_per_commit_config_points_at_its_worktree(tmp_path: Path) -> None:

@@ -58,6 +58,8 @@ def load_suite(spec: str):
         found = getattr(importlib.import_module(module), attr)
     except ImportError as exc:
         raise UsageError(f"--suite {spec!r}: cannot import {module}: {exc}") from None
+    except Exception as exc:  # the user's module failed while importing: say so in one line
+        raise UsageError(f"--suite {spec!r}: importing {module} raised {type(exc).__name__}: {exc}") from None
     except AttributeError:
         raise UsageError(f"--suite {spec!r}: {module} has no {attr}") from None
     if not isinstance(found, Suite):

@@ -185,9 +185,11 @@ class _MatmulPeer(Peer, MatmulProblem):
 @MATMUL.gpu("cupy")
 class MatmulCupy(_MatmulPeer):
     """CuPy: TF32 only when CUPY_TF32=1 is set (read by CuPy at import); refused then, since
-    TF32 rounds the inputs to 10 mantissa bits and would time another computation."""
+    TF32 rounds the inputs to 10 mantissa bits and would time another computation. CuPy refuses
+    cuBLAS calls inside a CUDA-graph capture, so it is timed by back-to-back launches (batch)."""
 
     library = CUPY
+    graph_capture = False
 
     def prepare(self) -> None:
         if os.environ.get("CUPY_TF32", "0") != "0":

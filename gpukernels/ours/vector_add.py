@@ -191,25 +191,29 @@ class VectorAddGridStride(VectorAddSeed):
         kernels.vector_add_grid_stride[self.config.grid, self.config.block, stream](self.a, self.b)
 
 
+PER_THREAD_KERNELS = {4: kernels.vector_add_per_thread_4, 8: kernels.vector_add_per_thread_8}
+
+
 class _PerThread(VectorAddSeed):
     """``per_thread`` elements per thread, one block-width apart (kernels.vector_add_per_thread_<k>)."""
 
     per_thread: ClassVar[int]
-    kernel: ClassVar[object]
 
     def prepare(self) -> None:
         self.config = grid_for(-(-self.n // self.per_thread), self.block)
+        # looked up here: a dispatcher stored as a class attribute binds like a method
+        self.kernel = PER_THREAD_KERNELS[self.per_thread]
 
     def launch(self, stream: object = 0) -> None:
         self.kernel[self.config.grid, self.config.block, stream](self.a, self.b)
 
 
 class VectorAddPerThread4(_PerThread):
-    per_thread, kernel = 4, kernels.vector_add_per_thread_4
+    per_thread = 4
 
 
 class VectorAddPerThread8(_PerThread):
-    per_thread, kernel = 8, kernels.vector_add_per_thread_8
+    per_thread = 8
 
 
 VARIANTS = {"seed_256": VectorAddSeed, "grid_stride": VectorAddGridStride, "per_thread_4": VectorAddPerThread4,

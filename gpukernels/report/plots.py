@@ -9,6 +9,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["figure.max_open_warning"] = 0  # a report of many machines holds one figure per plot
 
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import pandas as pd  # noqa: E402

@@ -267,12 +267,14 @@ def op_table(view: MachineView, op: Op) -> Table | None:
     frame = pd.DataFrame(rows).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
     host_source = (f"{source(view, base_fam)}, timing {timing_text(base_fam)}"
                    if base_fam and view.pick(base_fam) else "not run")
+    speedup = (f"Speedup = host baseline time / device time (kernel only; host: {host_source}). "
+               if op.host_impls else "")
     against = ("% of the machine's FP32 peak (Machines and GPUs)" if op.compute_bound
                else "% of the machine's bandwidth ceiling (Machines and GPUs)")
     caption = (
         f"{op.name} ({op.what}). Device time: {source(view, fam)}, timing {timing_text(fam)}. "
         f"Bandwidth = bytes moved / time and GFLOP/s = flops / time (the op's declared counts), from the same "
-        f"samples; {against}. Speedup = host baseline time / device time (kernel only; host: {host_source}). "
+        f"samples; {against}. {speedup}"
         f"Throttled: NVML readings with a slowdown reason or SM clock below 75% of default during the samples "
         f"(0 = no). {l2_sentence(view, op)}"
     )
@@ -335,8 +337,10 @@ def peer_sentences(view: MachineView, op: Op) -> list[str]:
         return []
     table, _ = found
     l2 = view.l2_bytes
-    beyond = pd.Series([op.bytes(**dict(zip(op.axis_names, k if isinstance(k, tuple) else (k,)))) > l2
-                        for k in table.index], index=table.index)
+
+    def moved(key) -> float:
+        return op.bytes(**dict(zip(op.axis_names, key if isinstance(key, tuple) else (key,))))
+    beyond = pd.Series([moved(k) > l2 for k in table.index], index=table.index)
     out = []
     for peer in op.peers:
         ratio = (table[op.ours] / table[peer]) if peer in table else pd.Series(dtype=float)
@@ -345,16 +349,21 @@ def peer_sentences(view: MachineView, op: Op) -> list[str]:
             out.append(f"{op.name}: {peer} was not measured on this machine (skipped).")
             continue
         parts = []
-        groups = ((("beyond L2", ratio[beyond.reindex(ratio.index)]), ("in L2", ratio[~beyond.reindex(ratio.index)]))
-                  if l2 == l2 else (("at the sizes measured (L2 size unknown)", ratio),))
+        if op.compute_bound:  # the cache is not what limits it: one range
+            groups = (("at the sizes measured", ratio),)
+        elif l2 == l2:
+            groups = (("beyond L2", ratio[beyond.reindex(ratio.index)]), ("in L2", ratio[~beyond.reindex(ratio.index)]))
+        else:
+            groups = (("at the sizes measured (L2 size unknown)", ratio),)
         for label, part in groups:
             if part.empty:
                 continue
             wins = int((part > 1).values.nonzero()[0].size)
             low, high = part.min(), part.max()
             span = f"{low:.3g}x" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g}x to {high:.3g}x"
-            sizes = f"{', '.join(op.axis_names)} = {_problem_label(op, part.index.min())} to " \
-                    f"{_problem_label(op, part.index.max())}"
+            ordered = sorted(part.index, key=moved)  # smallest to largest problem, by bytes moved
+            sizes = f"{', '.join(op.axis_names)} = {_problem_label(op, ordered[0])} to " \
+                    f"{_problem_label(op, ordered[-1])}"
             parts.append(f"{label} ({sizes}) ours runs at {span} {peer}'s speed and is faster at {wins} of "
                          f"{len(part)} sizes")
         out.append(f"{op.name}, {op.ours} vs {peer}: " + "; ".join(parts) + ".")

@@ -137,6 +137,7 @@ class _MatmulPeer(Peer, MatmulProblem):
 @MATMUL.gpu("cupy")
 class MatmulCupy(_MatmulPeer):
     library = CUPY
+    graph_capture = False  # CuPy refuses cuBLAS calls during a CUDA-graph capture: timed in batches
 
     def prepare(self) -> None:
         if os.environ.get("CUPY_TF32", "0") != "0":  # CuPy's switch for TF32 tensor cores
