@@ -50,14 +50,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .commits import CompareError, choose_machine, known_commits, resolve_commit
+from .evidence import decide, evidence, ratio
 from .results import Results
 from .suite import THROTTLE as THROTTLE_METRIC, UNIT_SECONDS, Suite, param_label
 
@@ -76,11 +76,6 @@ HOST_FACTOR = 1.5
 SHORT_KERNEL_S = 2e-6
 SHORT_FACTOR = 1.10
 DEFAULT_ALPHA = 0.01
-# Smallest sample count whose exact two-sided U test can reach p < 0.01: 2 / C(10, 5) = 0.0079.
-MIN_SAMPLES = 5
-# Exact U null distribution up to this many samples a side (no ties); beyond, the normal
-# approximation is accurate and cheap (this matches the numbers validated in docs/validation.md).
-EXACT_MAX = 20
 THROTTLE = THROTTLE_METRIC.method
 DECISIONS = ("slower", "faster", "uncertain", "same", "throttled", "unjudged")
 BOUNDS = ("device", "host")
@@ -127,10 +122,6 @@ class Naming:
             host_methods=frozenset(m for m, (host, total) in methods.items() if 2 * host > total),
             units={m: found.pop() for m, found in units.items() if len(found) == 1},
         )
-
-
-class CompareError(Exception):
-    """The two commits cannot be compared (unknown commit, ambiguous machine, nothing shared)."""
 
 
 @dataclass(frozen=True)
@@ -247,10 +238,10 @@ def compare(
     frame = results.frame
     if machine is not None and machine not in set(frame.machine):
         raise CompareError(f"no results for machine {machine!r}; have {', '.join(sorted(set(frame.machine)))}")
-    known = _known(frame if machine is None else frame[frame.machine == machine])
+    known = known_commits(frame if machine is None else frame[frame.machine == machine])
     base_hash = resolve_commit(base, set(frame.commit), repo_dir, known)
     head_hash = resolve_commit(head, set(frame.commit), repo_dir, known)
-    machine = _choose_machine(frame, base_hash, head_hash, machine)
+    machine = choose_machine(frame, base_hash, head_hash, machine)
 
     on = frame[frame.machine == machine]
     old, new = _side(on, base_hash), _side(on, head_hash)
@@ -293,63 +284,6 @@ def compare(
     return result
 
 
-def resolve_commit(spec: str, commits: set[str], repo_dir: str | Path | None, known: str) -> str:
-    """A results commit from a hash prefix, else from ``git rev-parse``; ``known`` ends the error."""
-    matches = sorted(c for c in commits if c.startswith(spec.lower()))
-    if len(matches) > 1:
-        raise CompareError(f"commit {spec!r} is ambiguous: {', '.join(m[:8] for m in matches)}")
-    if matches:
-        return matches[0]
-    full = git_rev_parse(spec, repo_dir)
-    if full in commits:
-        return full
-    via = f" (git: {full[:8]})" if full else ""
-    raise CompareError(f"no results for commit {spec!r}{via}; {known}")
-
-
-def git_rev_parse(spec: str, repo_dir: str | Path | None) -> str | None:
-    """The full hash of a commit-ish in ``repo_dir``, or None."""
-    if spec.startswith("-"):  # never let a ref be read as a git option
-        return None
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"],
-            cwd=repo_dir, capture_output=True, text=True, timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _known(frame: pd.DataFrame) -> str:
-    per_machine = frame.groupby("machine").commit_short.unique()
-    return "known commits: " + "; ".join(
-        f"{m}: {', '.join(sorted(c))}" for m, c in per_machine.items()
-    )
-
-
-def _choose_machine(frame: pd.DataFrame, base: str, head: str, machine: str | None) -> str:
-    def machines_with(commit: str) -> set[str]:
-        return set(frame.machine[frame.commit == commit])
-
-    shared = machines_with(base) & machines_with(head)
-    if machine is not None:
-        for commit in (base, head):
-            if machine not in machines_with(commit):
-                raise CompareError(
-                    f"no results for commit {commit[:8]} on {machine}; {_known(frame[frame.machine == machine])}"
-                )
-        return machine
-    if not shared:
-        raise CompareError(f"no machine has results for both {base[:8]} and {head[:8]}; {_known(frame)}")
-    if len(shared) > 1:
-        raise CompareError(
-            f"{base[:8]} and {head[:8]} were both run on several machines ({', '.join(sorted(shared))}): "
-            "choose one with --machine"
-        )
-    return shared.pop()
-
-
 def _side(frame: pd.DataFrame, commit: str) -> pd.DataFrame:
     rows = frame[frame.commit == commit]
     # dict params are unhashable: key on their repr (param_names order is fixed per benchmark)
@@ -376,7 +310,7 @@ def _valid(unit: str, base: object, head: object, samples: tuple) -> bool:
         return True
     values = [base, head, *(x for side in samples if side for x in side)]
     return all(_reading(x) and x > 0 for x in values) and math.isfinite(
-        _ratio(float(base), float(head), "/s" in unit))
+        ratio(float(base), float(head), "/s" in unit))
 
 
 def _throttled(merged: pd.DataFrame) -> dict[tuple[str, str, str], tuple[float, float]]:
@@ -423,7 +357,7 @@ def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float
         else:
             p, disjoint, test = evidence(row.samples_base, row.samples_head,
                                          (row.ci_99_a_base, row.ci_99_b_base), (row.ci_99_a_head, row.ci_99_b_head))
-            entry.update(ratio=_ratio(row.median_base, row.median_head, inverted), p=p, test=test,
+            entry.update(ratio=ratio(row.median_base, row.median_head, inverted), p=p, test=test,
                          disjoint=disjoint)
         out.append(entry)
     table = pd.DataFrame(out, columns=[*_ROW_COLUMNS, "disjoint", "short"])
@@ -453,52 +387,6 @@ def _compared_rows(both: pd.DataFrame, throttled: dict, factors: dict[str, float
 
 def _flag(value: object) -> str:
     return f"{value:g}" if _reading(value) else "-"
-
-
-def _ratio(base: float, head: float, inverted: bool) -> float:
-    worse, better = (base, head) if inverted else (head, base)
-    if worse == better:
-        return 1.0
-    return math.inf if better == 0 else worse / better
-
-
-def u_test(x: list[float], y: list[float]) -> float:
-    """Two-sided Mann-Whitney U p-value: exact without ties up to EXACT_MAX a side, else asymptotic.
-
-    scipy's asymptotic method corrects the variance for ties and applies the continuity correction.
-    """
-    x_, y_ = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    pooled = np.concatenate([x_, y_])
-    if np.all(pooled == pooled[0]):  # every value equal: no evidence of any difference
-        return 1.0
-    ties = len(np.unique(pooled)) < len(pooled)
-    method = "exact" if not ties and max(len(x_), len(y_)) <= EXACT_MAX else "asymptotic"
-    return float(stats.mannwhitneyu(x_, y_, alternative="two-sided", method=method).pvalue)
-
-
-def evidence(
-    base_samples: list[float] | None,
-    head_samples: list[float] | None,
-    base_ci: tuple[float, float],
-    head_ci: tuple[float, float],
-) -> tuple[float, bool | None, str]:
-    """(U test p-value or NaN, CIs disjoint or None, what the evidence is) for one parameter set."""
-    if min(len(base_samples or ()), len(head_samples or ())) >= MIN_SAMPLES:
-        p = u_test(base_samples, head_samples)
-        return p, None, f"U test p={p:.2g}"
-    if not any(math.isnan(x) for x in (*base_ci, *head_ci)):
-        disjoint = base_ci[1] < head_ci[0] or head_ci[1] < base_ci[0]
-        return math.nan, disjoint, f"99% CIs {'disjoint' if disjoint else 'overlap'}"
-    return math.nan, False, "no spread stored"
-
-
-def decide(ratio: float, factor: float, significant: bool) -> str:
-    """slower / faster / uncertain / same from the ratio, the factor and the evidence."""
-    if 1 / factor <= ratio <= factor:
-        return "same"
-    if not significant:
-        return "uncertain"
-    return "slower" if ratio > 1 else "faster"
 
 
 def params_label(params: dict) -> str:

@@ -22,16 +22,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compare import DEFAULT_ALPHA, DEFAULT_FACTOR, HOST_FACTOR, Comparison, compare, git_rev_parse
+from .commits import git_rev_parse
+from .compare import DEFAULT_ALPHA, DEFAULT_FACTOR, HOST_FACTOR, Comparison, compare
 from .results import load_results
 from .suite import Suite
 
@@ -44,6 +47,40 @@ _PATH_KEYS = ("repo", "benchmark_dir", "results_dir", "env_dir", "html_dir")
 
 class ContinuousError(Exception):
     """The A/B run could not be done (bad commit, no GPU, asv failed); the message is one line."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived during ``run`` (the message names it). Raised from the signal
+    handler, so every ``finally`` on the way out runs: the git worktrees are removed."""
+
+
+@contextmanager
+def signals_raise(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """While inside: each of ``signals`` raises Interrupted once (a second one during the clean-up
+    is ignored, so it cannot cut the removal short); the previous handlers come back afterwards.
+    Outside the main thread (where Python cannot set handlers) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = []
+
+    def handler(signum, frame) -> None:
+        if raised:
+            return
+        raised.append(signum)
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {}
+    for sig in signals:
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 @dataclass
@@ -63,16 +100,23 @@ class Plan:
 
 
 def run(plan: Plan, say: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> Comparison:
-    """Measure both commits (rounds interleaved) into ``plan.results`` and compare them."""
+    """Measure both commits (rounds interleaved) into ``plan.results`` and compare them.
+
+    SIGINT and SIGTERM raise Interrupted while it runs, after the worktrees are removed."""
     if plan.rounds < 1:
         raise ContinuousError(f"--rounds must be >= 1, got {plan.rounds}")
+    with signals_raise():
+        return _run(plan, say)
+
+
+def _run(plan: Plan, say: Callable[[str], None]) -> Comparison:
     repo = _toplevel(plan.repo)
     base, head = (_resolve(repo, spec) for spec in (plan.base, plan.head))
     if base == head:
         raise ContinuousError(f"BASE and HEAD are the same commit ({base[:8]}): asv keeps one result file "
                               "per commit, so there would be nothing to compare")
     machine = ensure_machine(plan.machine)
-    plan.results.mkdir(parents=True, exist_ok=True)
+    plan.results.mkdir(exist_ok=True)  # one level at most: a missing parent is an error
     log_path = plan.results / LOG_NAME
     # the card benchmark rides along with any selection, so the gate can check the GPU too (asv
     # matches a parameterised benchmark as "name(p1, p2)", so no '$' here)
@@ -198,6 +242,14 @@ def _tail(path: Path, lines: int = 3) -> str:
 def temporary_results() -> Path:
     """A fresh results dir for one A/B, left on disk so its files can be read afterwards."""
     return Path(tempfile.mkdtemp(prefix="gpukernels-continuous-results-"))
+
+
+def holds_something(path: Path) -> bool:
+    """Whether ``path`` holds anything worth keeping: a file that is not empty, at any depth."""
+    try:
+        return any(f.is_file() and f.stat().st_size > 0 for f in path.rglob("*"))
+    except OSError:
+        return path.exists()
 
 
 def remove(path: Path) -> None:

@@ -56,14 +56,27 @@ the suite), one malformed benchmark inside a result file (its rows are left out)
 id stored with other parameter names than the suite's or values of another type (its rows are
 left out: the report and the gate read a suite's ids by those parameters), a
 result file repeating another's machine, commit and environment. Nothing is ever written.
+
+Only regular files are opened (``os.stat``, links followed): a FIFO, socket or device named like
+a result file would block or never end, so it is named in ``unread`` with its kind, and so are a
+dangling link, a symlink loop, a folder that cannot be listed or that asv would not write, and a
+JSON file outside a machine folder (regular files not named ``*.json``, e.g. README.txt, are
+documentation and passed over). What is read but not as stored is named too, while the data asv reads is kept:
+duplicate keys in a JSON object (asv keeps the last), repeated parameter values (one value per
+parameter set, the one asv reads), a result list shorter than its parameter sets (the missing
+sets are "no result stored", left out rather than shown as failed). ``Results.notes`` says what
+the report shows where one machine ran one commit in several environments.
 """
 from __future__ import annotations
 
 import ast
+import collections
+import errno
 import itertools
 import json
 import math
 import os
+import stat
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,8 +116,63 @@ class NoResultsError(Exception):
 @dataclass
 class Results:
     frame: pd.DataFrame
-    unread: list[tuple[str, str]] = field(default_factory=list)
+    unread: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): every file or folder not read
     probes: dict[str, dict] = field(default_factory=dict)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (where, note): read, but worth knowing
+
+
+def not_regular(path: Path) -> str | None:
+    """Why ``path`` must not be opened (None for a regular file): not there, a dangling link, a
+    symlink loop, a FIFO, socket, device or folder. Links are followed (``os.stat``); a FIFO is
+    never opened, since opening one blocks until a writer comes."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if os.path.islink(path):
+            if err.errno == errno.ELOOP:
+                return "a symbolic link loop; not read"
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return f"a dangling symbolic link (to {target}); not read"
+        return f"cannot be examined: {err.strerror or err}"
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return f"{kind}, not a regular file; not opened"
+    return "not a regular file; not opened"
+
+
+def duplicate_keys(path: Path) -> list[str]:
+    """Keys that a JSON object in the file repeats (json, like asv, keeps the last of each)."""
+    found: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                found.append(key)
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=hook)
+    except (OSError, ValueError, RecursionError):
+        return []  # the loader proper names what is wrong with it
+    return list(dict.fromkeys(found))
+
+
+def _duplicates_reason(keys: list[str]) -> str:
+    shown = ", ".join(map(repr, keys[:5])) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    return f"duplicate JSON key{'s' if len(keys) > 1 else ''} {shown}: the last of each is read, as asv reads it"
+
+
+def _listing(folder: Path) -> list[Path]:
+    """The entries of ``folder``, sorted; OSError when it cannot be listed."""
+    return sorted(folder.iterdir())
 
 
 def load_results(results_dir: str | os.PathLike = "results", suite: Suite | None = None) -> Results:
@@ -124,16 +192,43 @@ def load_results(results_dir: str | os.PathLike = "results", suite: Suite | None
         unread.append((where.as_posix(),
                        reason.replace(f"{root.resolve()}{os.sep}", "").replace(str(root.resolve()), ".")))
 
-    benchmarks = _load_benchmarks(root / "benchmarks.json", skip)
     try:
-        machine_dirs = sorted(p for p in root.iterdir() if p.is_dir() and _is_machine_dir(p))
+        entries = _listing(root)
     except OSError as err:
         raise NoResultsError(f"cannot list {root}: {err.strerror or err}") from None
+    benchmarks = _load_benchmarks(root / "benchmarks.json", skip)
+    machine_dirs = []
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == "benchmarks.json" or \
+                (entry.name == PROBES_DIR and entry.is_dir()):
+            continue  # hidden (asv ignores them too), read above, read below
+        why = not_regular(entry)
+        if why is None and entry.suffix != ".json":
+            continue  # documentation (README.txt): asv keeps only JSON here
+        if why is None:
+            skip(entry, "not part of an asv results tree (benchmarks.json or a machine folder); not read")
+        elif why.startswith("a folder"):
+            machine_dirs.append(entry)
+        else:
+            skip(entry, why)
 
     rows: list[dict] = []
     seen: dict[tuple, str] = {}  # (machine, commit, env) -> the file that gave it
     for machine_dir in machine_dirs:
-        files = sorted(f for f in machine_dir.glob("*.json") if f.name != "machine.json" and f.is_file())
+        try:
+            listing = _listing(machine_dir)
+        except OSError as err:
+            skip(machine_dir, f"a machine folder that cannot be listed: {err.strerror or err}; nothing in it read")
+            continue
+        files = []
+        for f in listing:
+            if f.name.startswith(".") or f.name == "machine.json":
+                continue
+            why = not_regular(f)
+            if why is not None:
+                skip(f, why)
+            elif f.suffix == ".json":
+                files.append(f)  # other regular files (notes) are no results: passed over
         if not files:
             continue
         try:
@@ -143,12 +238,18 @@ def load_results(results_dir: str | os.PathLike = "results", suite: Suite | None
             for f in files:
                 skip(f, f"machine.json unreadable: {_reason(err)}")
             continue
+        dups = duplicate_keys(machine_dir / "machine.json")
+        if dups:
+            skip(machine_dir / "machine.json", _duplicates_reason(dups))
         for f in files:
             try:
                 file_rows, problems = _result_rows(f, machine, benchmarks, suite)
             except _BAD_FILE as err:
                 skip(f, _reason(err))
                 continue
+            dups = duplicate_keys(f)
+            if dups:
+                skip(f, _duplicates_reason(dups))
             for problem in problems:
                 skip(f, problem)
             if file_rows:
@@ -166,7 +267,24 @@ def load_results(results_dir: str | os.PathLike = "results", suite: Suite | None
     if not rows:  # one line that still names every file it could not read
         detail = f" ({len(unread)} file(s) could not be read: {', '.join(f for f, _ in unread)})" if unread else ""
         raise NoResultsError(f"no readable asv results in {root}{detail}")
-    return Results(frame=_frame(rows, suite), unread=unread, probes=probes)
+    return Results(frame=_frame(rows, suite), unread=unread, probes=probes, notes=_environment_notes(seen))
+
+
+def _environment_notes(seen: dict[tuple, str]) -> list[tuple[str, str]]:
+    """One note per machine and commit run in several environments: the report shows one of them."""
+    envs: dict[tuple[str, str], dict[str, str]] = collections.defaultdict(dict)
+    for (machine, commit, env), path in seen.items():
+        envs[(machine, commit)][env] = path
+    notes = []
+    for (machine, commit), by_env in sorted(envs.items()):
+        if len(by_env) < 2:
+            continue
+        names = sorted(by_env)
+        notes.append((", ".join(by_env[e] for e in names),
+                      f"{len(names)} environments for commit {commit[:8]} on {machine} ({', '.join(names)}): "
+                      f"the report shows {names[0]} (the first by name) where several ran a family; "
+                      "the gate compares each environment on its own"))
+    return notes
 
 
 def probes_dir(results_dir: str | os.PathLike) -> Path:
@@ -178,10 +296,6 @@ def probes_dir(results_dir: str | os.PathLike) -> Path:
     root = Path(results_dir)
     inside = root / PROBES_DIR
     return inside if inside.is_dir() else root.parent / PROBES_DIR
-
-
-def _is_machine_dir(path: Path) -> bool:
-    return path.name != PROBES_DIR and not path.name.startswith(".")
 
 
 def _reason(err: BaseException) -> str:
@@ -196,8 +310,15 @@ def _load_benchmarks(path: Path, skip: Callable[[Path, str], None]) -> dict[str,
     A file that cannot be read, and entries that are not benchmarks, are named; what is usable
     is kept entry by entry.
     """
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
+    why = not_regular(path)
+    if why is not None:
+        skip(path, why)
+        return {}
+    dups = duplicate_keys(path)
+    if dups:
+        skip(path, _duplicates_reason(dups))
     try:
         data = load_json(str(path), api_version=2)
         if not isinstance(data, dict):
@@ -225,6 +346,9 @@ def _load_benchmarks(path: Path, skip: Callable[[Path, str], None]) -> dict[str,
 
 
 def _load_machine(path: Path) -> dict:
+    why = not_regular(path)
+    if why is not None:
+        raise ValueError(f"machine.json is {why}" if not why.startswith("cannot") else f"machine.json {why}")
     data = load_json(str(path), api_version=Machine.api_version)
     if not isinstance(data, dict) or not isinstance(data.get("machine"), str) or not data["machine"]:
         raise ValueError(f"{path.name} has no machine name")
@@ -234,7 +358,21 @@ def _load_machine(path: Path) -> dict:
 def _load_probes(probe_dir: Path, skip: Callable[[Path, str], None]) -> dict[str, dict]:
     """Probe files whose top level has the shape the report reads (dict probes, list devices)."""
     probes: dict[str, dict] = {}
-    for f in sorted(probe_dir.glob("*.json")) if probe_dir.is_dir() else ():
+    try:
+        listing = _listing(probe_dir) if probe_dir.is_dir() else []
+    except OSError as err:
+        skip(probe_dir, f"the probes folder cannot be listed: {err.strerror or err}; no probe read")
+        listing = []
+    for f in listing:
+        if f.name.startswith(".") or f.suffix != ".json":
+            continue
+        why = not_regular(f)
+        if why is not None:
+            skip(f, why)
+            continue
+        dups = duplicate_keys(f)
+        if dups:
+            skip(f, _duplicates_reason(dups))
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
@@ -338,16 +476,21 @@ def _result_rows(path: Path, machine: dict, benchmarks: dict[str, dict] | None,
     }
     rows, problems = [], []
     for name in run.get_all_result_keys():
+        notes: list[str] = []
         try:
             rows.extend(_benchmark_rows(run, name, (benchmarks or {}).get(name, {}), common,
-                                        started, durations, versions, suite))
+                                        started, durations, versions, suite, notes))
         except _BAD_FILE as err:
             problems.append(f"{name}: {_reason(err)}; its rows left out")
+            continue
+        problems.extend(notes)
     return rows, problems
 
 
 def _benchmark_rows(run: AsvResults, name: str, info: dict, common: dict, started: dict, durations: dict,
-                    versions: dict, suite: Suite) -> list[dict]:
+                    versions: dict, suite: Suite, notes: list[str] | None = None) -> list[dict]:
+    """The rows of one benchmark; what is read other than as stored is appended to ``notes``."""
+    notes = [] if notes is None else notes
     param_values = run.get_result_params(name)
     if param_values is None:
         param_values = []
@@ -374,12 +517,34 @@ def _benchmark_rows(run: AsvResults, name: str, info: dict, common: dict, starte
         "started_at": _timestamp(start),
         "duration": _finite(_num(durations.get(name))),
     }
+    combos = list(itertools.product(*param_values))
+    repeated = [f"{n}={v}" for n, axis in zip(names, param_values)
+                for v, count in collections.Counter(map(str, axis)).items() if count > 1]
+    if repeated:
+        notes.append(f"{name}: parameter values repeated ({', '.join(repeated)}); each parameter set is read "
+                     "once, with the value asv reads for it (the last stored)")
+    stored = getattr(run, "_results", {}).get(name)  # asv's raw list: one value per parameter set
+    missing: set[tuple] = set()
+    if isinstance(stored, list) and len(stored) != len(combos):
+        if len(stored) < len(combos):
+            have = set(combos[:len(stored)])
+            missing = {c for c in combos if c not in have}
+        if missing:  # (a list shorter only by repeated parameter sets misses nothing)
+            shown = ", ".join(f"({', '.join(f'{n}={v}' for n, v in zip(names, c))})"
+                              for c in [c for c in combos if c in missing][:3])
+            notes.append(f"{name}: no result stored for {len(missing)} of {len(set(combos))} parameter set(s) "
+                         f"({shown}{', ...' if len(missing) > 3 else ''}): left out, not counted as failed")
+        elif len(stored) > len(combos):
+            notes.append(f"{name}: {len(stored)} results stored for {len(combos)} parameter set(s); the extra "
+                         "ones are not read (asv ignores them too)")
     rows, seen = [], set()
-    for combo, value, stat, sample in zip(itertools.product(*param_values), values, stats, samples):
+    for combo, value, stat, sample in zip(combos, values, stats, samples):
+        if combo in missing:
+            continue  # asv would give None, which reads as 'failed'; nothing was stored
         params = {n: parse_param(v) for n, v in zip(names, combo)}
         key = tuple(params.values())
         if key in seen:
-            continue  # asv keeps the first of repeated parameter values too
+            continue  # one row per parameter set (asv reads one value for it)
         seen.add(key)
         wrong = _type_error(name, params, suite)
         if wrong:

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from fixtures.synthetic_tree import COMMITS, write_tree
 from gpukernels.cli.compare import main
-from gpukernels.compare import (CARD_FACTOR, HOST_FACTOR, CompareError, Naming, bound_of, compare, decide,
-                                evidence, is_speed, u_test, unit_of)
+from gpukernels.compare import CARD_FACTOR, HOST_FACTOR, CompareError, Naming, bound_of, compare, is_speed, unit_of
+from gpukernels.evidence import decide, evidence, u_test
 from gpukernels.compare_render import format_quantity, render
 from gpukernels.ours.suite import SUITE
 from gpukernels.results import Results, load_results
@@ -510,7 +510,7 @@ def test_markdown_table_on_stdout_and_into_a_file(tmp_path: Path, capsys: pytest
     row = next(line for line in lines if "n=2^26, device=0" in line)
     assert [c.strip() for c in row.strip("|").split("|")] == [
         DEVICE_TIME, "n=2^26, device=0", "295.2 us", "376.9 us", "1.277", "slower", "99% CIs disjoint"]
-    md = tmp_path / "out" / "summary.md"
+    md = tmp_path / "summary.md"
     code, text_out, _ = run_main(capsys, "b13c3b7f", "92da6ebb", "--results", str(REAL), "--markdown", str(md))
     assert code == 1 and md.read_text() == out and text_out.startswith("WARNING cards:")
 

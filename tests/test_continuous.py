@@ -29,6 +29,8 @@ SCRIPT = ROOT / "scripts" / "continuous.py"
 # results dir). Their ids are not in today's suite: the gate judges them by the rule for older ids.
 OLD_SUITE = "b8b27f4"
 BENCH = r"^vector_add\.VectorAdd\.track_device_time\(1024, 0\)"
+# --bench must select a benchmark of --suite (today's): the old id, or today's vector add at n=1024
+BENCH_CLI = r"^(vector_add\.VectorAdd\.track_device_time\(1024, 0|kernels\.VectorAdd\.track_device_time\('seed', 1024)\)"
 SLEEP = "        import time; time.sleep(0.2)  # planted slowdown (tests/test_continuous.py)\n"
 ORIGINAL = """    def launch(self, stream=0) -> None:
         self.kernel[self.config.grid, self.config.block, stream](self.a, self.b)"""
@@ -81,7 +83,7 @@ def test_unknown_or_identical_commits_exit_2(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run_main(capsys, "HEAD", "HEAD", "--repo", str(ROOT), "--results", str(results))
     assert code == 2 and "are the same commit" in err
     code, _, err = run_main(capsys, "HEAD~1", "HEAD", "--rounds", "0", "--results", str(results))
-    assert (code, err) == (2, "continuous: --rounds must be >= 1, got 0\n")
+    assert (code, err) == (2, "continuous: --rounds must be an integer from 1 to 20, got 0\n")
 
 
 def test_bad_suite_exit_2_before_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -140,11 +142,11 @@ def test_per_commit_config_points_at_its_worktree(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_planted_slowdown_in_gpukernels_is_caught_same_session(clone: Path, tmp_path: Path) -> None:
-    home, results, md = tmp_path / "home", tmp_path / "results", tmp_path / "out" / "ab.md"
+    home, results, md = tmp_path / "home", tmp_path / "results", tmp_path / "ab.md"  # no parent is created
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "NUMBA_ENABLE_CUDASIM": "1"}
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), OLD_SUITE, "planted", "--bench", BENCH, "--rounds", "2",
+        [sys.executable, str(SCRIPT), OLD_SUITE, "planted", "--bench", BENCH_CLI, "--rounds", "2",
          "--results", str(results), "--markdown", str(md)],
         cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
@@ -176,7 +178,7 @@ def test_two_real_commits_one_round(clone: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "NUMBA_ENABLE_CUDASIM": "1"}
-    done = subprocess.run([sys.executable, str(SCRIPT), "bab11b7", OLD_SUITE, "--bench", BENCH, "--rounds", "1"],
+    done = subprocess.run([sys.executable, str(SCRIPT), "bab11b7", OLD_SUITE, "--bench", BENCH_CLI, "--rounds", "1"],
                           cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert done.stdout.startswith("compare bab11b72 -> b8b27f4e on cuda-simulator\n")

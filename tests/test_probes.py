@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 PROBE = REPO / "scripts" / "probe.py"
 REAL = {name: REPO / "probes" / f"{name}.json" for name in ("h100-80gb-hbm3", "h200")}
 
-PROBE_NAMES = ("index_mapping", "launch_limits", "seed_claims", "tuned_choice", "device_selection")
+PROBE_NAMES = ("index_mapping", "launch_limits", "seed_claims", "tuned_choice", "kernel_anatomy", "nvbench_crosscheck",
+               "device_selection")
 # asv measures these now (catalogue: launches.*, transfers.Copy, modes.VectorAdd); the committed
 # probe files from before still carry them, new probe runs must not.
 MOVED_TO_ASV = ("launch_cost", "copy_bandwidth", "vector_add_modes")
@@ -108,6 +109,7 @@ def sim_runs(tmp_path_factory) -> dict:
     plain_cwd = tmp_path_factory.mktemp("plain")
     out_cwd = tmp_path_factory.mktemp("out")
     plain = run_probe(plain_cwd)
+    (out_cwd / "tmp").mkdir()  # an output's parent must exist: no silent mkdir -p
     saved = run_probe(out_cwd, "--out", "tmp/x.json")
     return {"plain": plain, "plain_cwd": plain_cwd, "saved": saved, "out_cwd": out_cwd,
             "results_unchanged": before == results_snapshot()}
@@ -177,7 +179,8 @@ def test_measure_limit_rejects_unknown_names() -> None:
 
 
 def test_timed_probes_are_gone() -> None:
-    assert list(probes.PROBES) == ["index_mapping", "launch_limits", "seed_claims", "tuned_choice"]
+    assert list(probes.PROBES) == ["index_mapping", "launch_limits", "seed_claims", "tuned_choice", "kernel_anatomy",
+                                   "nvbench_crosscheck"]
     assert not any(hasattr(probes, name) for name in MOVED_TO_ASV)
 
 
@@ -207,13 +210,14 @@ def test_a_failing_probe_is_recorded_and_the_rest_kept(tmp_path: Path, monkeypat
     err = capsys.readouterr().err
     assert "1 probe(s) failed" in err and "seed_claims (device 0): RuntimeError: CUDA_ERROR_LAUNCH_FAILED" in err
     report = json.loads(out.read_text())
-    assert list(report["probes"]) == ["index_mapping", "launch_limits", "tuned_choice", "device_selection"]
+    assert list(report["probes"]) == ["index_mapping", "launch_limits", "tuned_choice", "kernel_anatomy",
+                                      "nvbench_crosscheck", "device_selection"]
     assert report["failed"] == [{"device": 0, "probe": "seed_claims",
                                  "error": "RuntimeError: CUDA_ERROR_LAUNCH_FAILED: unspecified launch failure"}]
     # saved after every probe: what was measured before a crash is on disk
     done = ["index_mapping", "launch_limits"]
-    assert [list(w["probes"]) for w in written] == [done[:1], done, done, done + ["tuned_choice"],
-                                                     done + ["tuned_choice", "device_selection"]]
+    later = ["tuned_choice", "kernel_anatomy", "nvbench_crosscheck", "device_selection"]
+    assert [list(w["probes"]) for w in written] == [done[:1], done, done, *(done + later[:k] for k in (1, 2, 3, 4))]
 
 
 def test_render_survives_a_partial_report() -> None:
@@ -231,7 +235,8 @@ def real(request) -> dict:
 def test_real_probe_schema(real) -> None:
     # committed before the timed probes moved to asv: they carry those three too
     check_schema(real, tuple(n for n in real["probes"] if n in PROBE_NAMES or n in MOVED_TO_ASV))
-    assert set(PROBE_NAMES) <= set(real["probes"])
+    # committed before kernel_anatomy and nvbench_crosscheck existed, or after: every other probe is there
+    assert set(PROBE_NAMES) - {"kernel_anatomy", "nvbench_crosscheck"} <= set(real["probes"])
     assert real["state"] == "gpu"
     assert all(p["measured"] is True for p in real["probes"].values())
     assert real["versions"]["numba_cuda"] == "0.30.4"

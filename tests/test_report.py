@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 
 from fixtures import synthetic_tree as st
-from gpukernels.ours import report as ours_report
+from gpukernels.ours import probe_tables as ours_report
 from gpukernels.ours.experiments import END_TO_END_FAMILY, MODES, SEED_BLOCK, SEED_METHODS, SEED_N
 from gpukernels.ours.launches import LAUNCH_PATHS
 from gpukernels.ours.suite import SUITE
-from gpukernels.report import sections, tables
+from gpukernels.report import sections, summary, tables
 from gpukernels.report.data import select
 from gpukernels.report.plots import BABELSTREAM_ADD_FP64_GBS, babelstream_reference
 from gpukernels.report.render import format_value, numeric_columns, write_report
@@ -408,7 +408,7 @@ def test_history_derives_bandwidth_where_none_is_stored(results: Results) -> Non
     frame = results.frame[results.frame.method != BANDWIDTH.method]
     selection = select(frame, SUITE, "h100-test")
     view = selection.machines["h100-test"]
-    table = tables.history(selection, view, VA).frame
+    table = summary.history(selection, view, VA).frame
     header = "n = 2^24 bandwidth (GB/s, derived: bytes / median device time)"
     seconds = st.kernel_seconds("vector_add", VA.ours, 2**24, "h100-test", "mid")
     assert table.loc[table.commit == MID, header].item() == pytest.approx(12 * 2**24 / seconds / 1e9, rel=1e-12)

@@ -7,14 +7,18 @@
 BASE and HEAD are commit hashes or unique prefixes as in the results, or git refs (HEAD~1),
 resolved by git in the repository that holds --results. Rules: gpukernels/compare.py.
 Exit status: 1 when a device-bound metric is slower (host-bound too with --fail-on-host),
-2 (one line on stderr) when the commits cannot be compared, 0 otherwise.
+2 (one line on stderr) when the commits cannot be compared or an output cannot be written (a
+full disk, a closed stdout: never the verdict's 1), 0 otherwise. --markdown FILE must be a new
+file, or an earlier *.md output not tracked by git, in an existing directory outside --results
+and probes/.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from . import UsageError, add_suite_option, load_suite, writable_file
+from . import UsageError, add_suite_option, entry, load_suite, output_file, owned_places, say, write_text
 
 
 def add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +38,17 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
                         help="leave out parameter sets decided 'same' or 'unjudged'")
 
 
+def check_gate_options(args: argparse.Namespace) -> None:
+    """UsageError unless --factor and --host-factor are finite and >= 1 and --alpha is in (0, 1)."""
+    for option in ("factor", "host_factor"):
+        value = getattr(args, option)
+        if not (math.isfinite(value) and value >= 1):
+            raise UsageError(f"--{option.replace('_', '-')} must be >= 1, got {value}")
+    if not (math.isfinite(args.alpha) and 0 < args.alpha < 1):
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+
+
+@entry("compare")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gpukernels-compare", description=__doc__.splitlines()[0])
     parser.add_argument("base", help="base commit (hash, prefix or git ref)")
@@ -51,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     from gpukernels.results import NoResultsError, load_results
 
     try:
-        markdown_file = writable_file(args.markdown) if args.markdown not in (None, "-") else None
+        check_gate_options(args)
+        markdown_file = output_file(args.markdown, suffix=".md", what="the Markdown",
+                                    owned=owned_places(args.results)) if args.markdown != "-" and \
+            args.markdown is not None else None
         suite = load_suite(args.suite)
         comparison = compare(load_results(args.results, suite), args.base, args.head, args.machine,
                              args.factor, args.alpha, repo_dir=args.results, host_factor=args.host_factor,
@@ -59,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, NoResultsError, CompareError) as err:
         print(f"compare: {err}", file=sys.stderr)
         return 2
-    print(render(comparison, markdown=args.markdown == "-", only_changed=args.only_changed), end="")
+    # a fault of an output (full disk, closed pipe) is exit 2 (``entry``), never the verdict's 0 or 1
+    say(render(comparison, markdown=args.markdown == "-", only_changed=args.only_changed), end="")
     if markdown_file is not None:
-        markdown_file.write_text(render(comparison, markdown=True, only_changed=args.only_changed), encoding="utf-8")
+        write_text(markdown_file, render(comparison, markdown=True, only_changed=args.only_changed))
     return comparison.exit_code
 
 

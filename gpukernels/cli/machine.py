@@ -14,7 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import entry, say
 
+
+@entry("machine")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="gpukernels-machine", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         if reason:
             print(f"machine: {reason}", file=sys.stderr)
             return 2
-        print(f"machine: asv may save results for {args.name or 'this machine'}")
+        say(f"machine: asv may save results for {args.name or 'this machine'}")
         return 0
     from gpukernels import devices
 
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     width = max(map(len, entry))
     for key, value in entry.items():
-        print(f"{key:>{width}}  {value}")
+        say(f"{key:>{width}}  {value}")
     return 0
 
 

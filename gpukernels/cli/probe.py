@@ -6,7 +6,9 @@
 
 The output path is checked before any probe runs. The JSON is rewritten after every probe, so
 what was measured is kept when a later probe fails; failures are listed under ``failed`` in the
-JSON and on stderr, and the exit status is then 1. Exit 2 (one line): no GPU, or a bad --out.
+JSON and on stderr, and the exit status is then 1. Exit 2 (one line): no GPU, a bad --out (it
+must be a new file or an earlier *.json output not tracked by git, in an existing directory
+outside results/ and probes/), or a write that failed (a full disk).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import UsageError, writable_file
+from . import PROBES, RESULTS, UsageError, entry, output_file, owned_places, say, write_text
 
 DEVICE_COLUMNS = ("index", "name", "compute_capability", "sm_count", "memory_bandwidth_gbs", "l2_bytes",
                   "total_memory_bytes", "max_grid", "max_block", "uuid")
@@ -56,11 +58,12 @@ def render(report: dict) -> str:
 
 def _writer(path: Path | None):
     def write(report: dict) -> None:
-        if path is not None:
-            path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+        if path is not None:  # OutputError (exit 2, one line) when the disk is full
+            write_text(path, json.dumps(report, indent=1, default=str) + "\n")
     return write
 
 
+@entry("probe")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="gpukernels-probe", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,17 +77,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.out is not None:
-            out = writable_file(args.out)
+            # an explicit --out stays out of results/ and probes/, off tracked files and off files not ours
+            out = output_file(args.out, suffix=".json", what="the probe JSON", owned=owned_places(RESULTS))
         else:
             state = devices.require()
-            default = Path("probes") / f"{devices.machine_name()}.json"
-            out = None if state == "simulator" else writable_file(default)
+            default = Path(PROBES) / f"{devices.machine_name()}.json"  # the committed probe file: updated
+            if state != "simulator" and not default.parent.is_dir():
+                raise UsageError(f"no {PROBES}/ directory here for {default} (not created); run in the "
+                                 "repository root or give --out")
+            out = None if state == "simulator" else default
         report = probes.run_all(args.device, progress=lambda m: print(f"... {m}", file=sys.stderr, flush=True),
                                 checkpoint=_writer(out))
     except (UsageError, devices.NoGPUError) as exc:
         print(f"probe: {exc}", file=sys.stderr)
         return 2
-    print(render(report))
+    say(render(report))
     if out is None:
         print("\nsimulator run: not saved (results/ holds real GPUs only; use --out to keep it)", file=sys.stderr)
     else:

@@ -8,7 +8,7 @@ import numpy as np
 from numba import cuda
 
 from .. import devices, timing
-from ..measure import Context, Measured, Skip
+from ..measure import Context, Measured
 from ..suite import (BATCH, COMPILE, DEVICE_METRICS, DEVICE_TIME, GRAPH, GRAPH_COLD, SINGLE, WALL, WALL_TIME,
                      ASYNC_WALL, Family, TimingMethod)
 from . import kernels

@@ -197,6 +197,43 @@ def tuned_choice() -> dict:
     return _probe(rows, measured=tuned, note="" if tuned else "simulator: nothing timed, the first candidate is taken")
 
 
+def _anatomy_axes(op) -> dict[str, int]:
+    """One size per op: the largest n not above 2^24 (one axis), else the smallest shape."""
+    if len(op.axes) == 1:
+        name, values = op.axes[0]
+        return {name: max((v for v in values if v <= 2**24), default=min(values))}
+    return {name: values[0] for name, values in op.axes}
+
+
+def kernel_anatomy() -> dict:
+    """Registers, shared and local memory, PTX access widths and theoretical occupancy of every
+    kernel our implementations launch (peers skipped), at one size per op (gpukernels.anatomy)."""
+    if simulated():
+        return _probe({"rows": []}, measured=False, note="simulator: no PTX or registers")
+    from ..anatomy import device_limits, suite_anatomy
+    from .suite import SUITE
+
+    limits = device_limits()
+    return _probe({"rows": suite_anatomy(SUITE, _anatomy_axes, limits), "sm_limits": vars(limits)})
+
+
+# vector add's tuned and torch, saxpy's and sum's numba and peers: ours beside nvbench's at three sizes
+CROSSCHECK_IMPLS = {"vector_add": ("tuned", "torch"), "saxpy": ("numba", "torch"), "sum": ("numba", "cupy", "torch")}
+CROSSCHECK_SIZES = (2**24, 2**26, 2**28)
+
+
+def nvbench_crosscheck() -> dict:
+    """Our graph and graph_cold times beside nvbench's batch and cold ones (gpukernels.crosscheck);
+    raises NvbenchMissing where cuda.bench is absent (the probe is then listed as failed)."""
+    if simulated():
+        return _probe({"rows": []}, measured=False, note="simulator: nvbench needs a real GPU")
+    from ..crosscheck import crosscheck
+    from .suite import SUITE
+
+    rows = crosscheck(SUITE, tuple(CROSSCHECK_IMPLS), CROSSCHECK_SIZES, CROSSCHECK_IMPLS)
+    return _probe({"rows": rows})
+
+
 # Probes in the order the CLI runs them; each takes no arguments and runs on the current device.
 # Times, bandwidths and launch costs are asv benchmarks (ours/suite.py): a probe keeps only
 # what asv cannot store (tables, error strings, documented vs measured limits).
@@ -205,6 +242,8 @@ PROBES: dict[str, Callable[[], dict]] = {
     "launch_limits": launch_limits,
     "seed_claims": seed_claims,
     "tuned_choice": tuned_choice,
+    "kernel_anatomy": kernel_anatomy,
+    "nvbench_crosscheck": nvbench_crosscheck,
 }
 
 

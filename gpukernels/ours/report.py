@@ -5,7 +5,6 @@ audit, end to end, launch costs, copies, limits and probes. Registered on our su
 from __future__ import annotations
 
 import math
-import re
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -15,17 +14,15 @@ from ..report.data import US, MachineView, Size, size_label
 from ..report.sections import Plot, Section
 from ..report.tables import (Table, crossover, l2_sentence, method_text, source, spread, throttle_note,
                              timing_text, _col)
-from ..suite import DEVICE_TIME, WALL_TIME, Family, Suite, param_label
-from .checks import BLOCK_LIMITS, GRID_LIMITS, INDEX_FAMILY, SELECTION_FAMILY
+from ..suite import DEVICE_TIME, WALL_TIME, Family, Suite
 from .experiments import (BLOCK_FAMILY, COMPILE_FAMILY, END_TO_END_FAMILY, MODES, MODES_FAMILY, SEED_BLOCK,
                           SEED_FAMILY, SEED_METHODS, SEED_N, VARIANTS_FAMILY)
+from .probe_tables import probe_section, tuned_choices
 from .launches import ENQUEUE_FAMILY, GRIDS_FAMILY, LAUNCH_PATHS, ROUNDTRIP_FAMILY
 from .transfers import COPY_FAMILY
 from .vector_add import VECTOR_ADD
 
 E2E = "end_to_end"  # the seed audit's method that is a round trip
-LIMIT_FAMILIES = (GRID_LIMITS, BLOCK_LIMITS)
-CHECK_FAMILIES = (INDEX_FAMILY, SELECTION_FAMILY)
 
 
 def variants(view: MachineView, fam: Family) -> tuple[Table, list[str]] | None:
@@ -228,145 +225,6 @@ def copies(view: MachineView) -> Table | None:
                         "(the call's latency is inside the number).")
 
 
-# --- probes: limits, checks, probe JSON --------------------------------------------------------
-
-# The probe JSON's entries the report shows; others (old files' launch costs, copy bandwidth, timing
-# modes) are asv's to measure now and are ignored here.
-PROBES_SHOWN = ("index_mapping", "launch_limits", "seed_claims", "device_selection")
-INDEX_HEADERS = {"thread": "thread (global id)", "threadIdx": "threadIdx (id)", "blockIdx": "blockIdx (id)",
-                 "blockDim": "blockDim (threads)", "gridDim": "gridDim (blocks)"}
-
-
-def _probe_rows(probe: dict | None, name: str) -> list[dict]:
-    entry = ((probe or {}).get("probes") or {}).get(name)
-    data = entry.get("data") if isinstance(entry, dict) else entry
-    rows = data.get("rows") if isinstance(data, dict) else data
-    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
-
-
-def limits(view: MachineView, probe: dict | None) -> Table | None:
-    """Documented limits (probe JSON) against the ones asv measured, with the error strings past them."""
-    documented = {r.get("what"): r for r in _probe_rows(probe, "launch_limits")}
-    rows = []
-    for fam in LIMIT_FAMILIES:
-        wide = view.wide(fam)
-        kind = fam.name.removesuffix("Limits").lower()
-        metric = fam.metrics[0]
-        for _, r in (wide.iterrows() if wide is not None else ()):
-            what = f"{kind} {r.dim}"
-            doc = documented.pop(what, {})
-            rows.append(_limit_row(what, metric.unit, doc, r[metric.method], fam.cls_id))
-    for what, doc in documented.items():
-        rows.append(_limit_row(str(what), "", doc, doc.get("measured", math.nan), "probe JSON"))
-    if not rows:
-        return None
-    fams = [f for f in LIMIT_FAMILIES if view.pick(f)]
-    return Table(pd.DataFrame(rows), (
-        "Documented limits from the probe JSON (probes/<machine>.json); measured = the largest "
-        "launch that ran, one past it failed" + (f" ({source(view, *fams)})" if fams else "") +
-        "; the errors are what the driver and gpukernels say one past the limit."))
-
-
-def _limit_row(what: str, unit: str, doc: dict, measured: float, by: str) -> dict:
-    return {
-        "limit": f"{what} ({unit})" if unit else what,
-        "documented (count)": doc.get("documented", math.nan),
-        "measured (count)": measured,
-        "measured by": by,
-        "at the limit, the driver says": doc.get("launch_at_limit", "-"),
-        "past the limit, the driver says": doc.get("launch_past_limit", "-"),
-        "past the limit, gpukernels says": doc.get("our_error_past_limit", "-"),
-    }
-
-
-def checks(view: MachineView) -> list[Table]:
-    out = []
-    for fam in CHECK_FAMILIES:
-        wide = view.wide(fam)
-        if wide is None:
-            continue
-        metric = fam.metrics[0]
-        frame = pd.DataFrame({name: wide[name].map(param_label) for name in fam.param_names})  # labels
-        legend = re.search(r"\((.*=.*)\)", metric.unit)  # "ok (1 = correct)": a legend, not a unit
-        frame[f"{metric.what} ({legend.group(1) if legend else metric.unit})"] = wide[metric.method]
-        frame["status"] = wide.status
-        out.append(Table(frame, f"{fam.what}. {source(view, fam)}."))
-    return out
-
-
-def index_table(probe: dict | None) -> Table | None:
-    rows = _probe_rows(probe, "index_mapping")
-    if not rows:
-        return None
-    entry = probe["probes"]["index_mapping"]
-    launch = entry.get("data", {}).get("launch", "") if isinstance(entry, dict) else ""
-    frame = pd.DataFrame(rows).rename(columns=INDEX_HEADERS)
-    return Table(frame, f"Thread and block indices of the tutorial's launch gpu{launch} (probe JSON).")
-
-
-def tuned_choices(probe: dict | None) -> Table | None:
-    """Which kernel vector add's ``tuned`` picked at each size in the probe run, and every
-    candidate's time (probe JSON); None without a measured probe."""
-    rows = _probe_rows(probe, "tuned_choice")
-    if not rows or not probe["probes"]["tuned_choice"].get("measured"):
-        return None
-    frame = pd.DataFrame(rows).rename(columns={"choice": "tuned chose"})
-    frame["n"] = frame["n"].map(size_label)
-    return Table(frame, "The kernel `tuned` chose at each size in the probe run, with each candidate's device time "
-                        "(us, graph replay, median of 10; probe JSON). Every benchmark process tunes again on its "
-                        "own arrays: candidates within a percent can trade places between runs.")
-
-
-def probe_errors(probe: dict | None) -> list[Table]:
-    """Error strings of the probe JSON other than the limits': the seed's launches, device selection."""
-    out = []
-    claims = _probe_rows(probe, "seed_claims")
-    if claims:
-        frame = pd.DataFrame([{k: v for k, v in r.items() if isinstance(v, str)} for r in claims])
-        out.append(Table(frame, "The tutorial's launches, checked by gpukernels and then by the driver (probe JSON)."))
-    selection = [r for r in _probe_rows(probe, "device_selection") if r.get("error")]
-    if selection:
-        frame = pd.DataFrame([{"device": str(r.get("device")), "error": r.get("error")} for r in selection])
-        out.append(Table(frame, "cuda.select_device errors (probe JSON)."))
-    return out
-
-
-def probe_failures(probe: dict | None) -> Table | None:
-    """Probes that raised on the GPU machine (the probe JSON's ``failed`` list)."""
-    failed = [f for f in (probe or {}).get("failed") or [] if isinstance(f, dict)]
-    if not failed:
-        return None
-    frame = pd.DataFrame([{"probe": str(f.get("probe", "-")), "device": str(f.get("device", "-")),
-                           "error": str(f.get("error", "-"))} for f in failed])
-    return Table(frame, "Probes that failed on the GPU machine (probe JSON); the others still ran.")
-
-
-def probe_notes(probe: dict | None) -> list[str]:
-    """The notes of the probes the report shows (e.g. 'simulator: documented limits, not launched')."""
-    out = []
-    for name in PROBES_SHOWN:
-        entry = ((probe or {}).get("probes") or {}).get(name)
-        if isinstance(entry, dict) and entry.get("note"):
-            out.append(f"Probe {name}: {entry['note']}")
-    return out
-
-
-def devices(probe: dict | None) -> Table | None:
-    found = [d for d in (probe or {}).get("devices") or [] if isinstance(d, dict)]
-    if not found:
-        return None
-    frame = pd.DataFrame([{
-        "device (index)": d.get("index", i),
-        "name": d.get("name", "-"),
-        "compute capability": d.get("compute_capability", "-"),
-        "SMs (count)": d.get("sm_count", math.nan),
-        "memory (GB)": d.get("total_memory_bytes", math.nan) / 1e9,
-    } for i, d in enumerate(found)])
-    return Table(frame, f"GPUs the probe saw (probe JSON, created {probe.get('created', 'at an unknown time')}).")
-
-
-
-
 # --- sections ----------------------------------------------------------------------------------
 
 def _family_section(view: MachineView, fam: Family, title: str, parts: list) -> list[Section]:
@@ -418,17 +276,6 @@ def launch_section(view: MachineView, probe: dict | None) -> list[Section]:
 def copy_section(view: MachineView, probe: dict | None) -> list[Section]:
     table = copies(view)
     return _family_section(view, COPY_FAMILY, "Copies", [table]) if table is not None else []
-
-
-def probe_section(view: MachineView, probe: dict | None) -> list[Section]:
-    section = Section("Limits, indices and checks", level=3)
-    for part in (limits(view, probe), *checks(view), index_table(probe), *probe_errors(probe),
-                 probe_failures(probe), devices(probe), *probe_notes(probe)):
-        if part is not None:
-            section.parts.append(part)
-    if probe is None:
-        section.parts.append("No probe file (probes/<machine>.json) for this machine.")
-    return [section]
 
 
 def launch_costs(table: pd.DataFrame, machine: str) -> Figure | None:

@@ -56,7 +56,7 @@ def _l2(ax: plt.Axes, view: MachineView, op: Op) -> None:
         return
     axis = op.axis_names[0]
     per_element = op.bytes(**{axis: 1 << 20}) / (1 << 20)
-    ax.axvline(view.l2_bytes / per_element, color="grey", linestyle=":", label=f"L2 boundary (bytes moved = L2)")
+    ax.axvline(view.l2_bytes / per_element, color="grey", linestyle=":", label="L2 boundary (bytes moved = L2)")
 
 
 def op_rates(view: MachineView, op: Op) -> Figure | None:

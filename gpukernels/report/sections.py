@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from ..results import Results
 from ..suite import Family, Op
 from . import plots
+from . import summary
 from . import tables as t
 from .data import MachineView, Selection
 
@@ -40,18 +41,20 @@ def not_run(view: MachineView, *fams: Family | None) -> str:
 
 def build(results: Results, sel: Selection) -> list[Section]:
     """All sections for the selection (one view per machine) of ``results``."""
-    head = Section("Machines and GPUs", parts=[t.machines(sel)])
-    ceilings = t.ceilings(sel)
+    head = Section("Machines and GPUs", parts=[summary.machines(sel)])
+    ceilings = summary.ceilings(sel)
     head.parts.append(ceilings if ceilings is not None else
                       "No bandwidth ceiling: no streaming family measured beyond L2 in the runs shown.")
     sections = [head]
     for name, view in sel.machines.items():
         sections += _machine(sel, view, results.probes.get(name))
     tail = Section("Files not read and result status")
-    table = t.unread(results.unread)
+    table = summary.unread(results.unread)
     tail.parts.append(table if table is not None else "Every file under the results directory was read.")
-    tail.parts.append(t.status_counts(sel))
-    skipped = t.not_in_suite(sel)
+    for where, note in getattr(results, "notes", ()):  # read, but the report shows one of several
+        tail.parts.append(f"Note ({where}): {note}.")
+    tail.parts.append(summary.status_counts(sel))
+    skipped = summary.not_in_suite(sel)
     if skipped is not None:
         tail.parts.append(skipped)
     sections.append(tail)
@@ -149,7 +152,7 @@ def _kernel_crossover(view: MachineView, op: Op, table: t.Table) -> str:
 
 def _clocks(view: MachineView) -> Section:
     section = Section("Clocks", level=3)
-    table = t.clocks(view)
+    table = summary.clocks(view)
     if table is not None:
         section.parts.append(table)
     return section
@@ -158,7 +161,7 @@ def _clocks(view: MachineView) -> Section:
 def _history(sel: Selection, view: MachineView) -> list[Section]:
     section = Section(f"History: {view.name}", level=3)
     for op in view.suite.ops.values():
-        table = t.history(sel, view, op)
+        table = summary.history(sel, view, op)
         if table is not None:
             section.parts.append(table)
     return [section] if section.parts else []
