@@ -203,7 +203,7 @@ def used_kernels(problem: Any) -> list[tuple[Any, int]]:
     Read from the problem itself, not from a module scan (a module of kernels holds many that
     this problem never runs): its ``PreparedLaunch`` attributes (dispatcher and configuration),
     dispatchers it holds, and those named in its class's ``launch`` code, as module globals or
-    attributes of a module (``kernels.vector_add``), at the problem's ``config`` (else 256).
+    attributes of a module (``kernels.my_kernel``), at the problem's ``config`` (else 256).
     """
     from numba.cuda.dispatcher import CUDADispatcher
 

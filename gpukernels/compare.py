@@ -71,8 +71,8 @@ CARD_FACTOR = 1.10
 HOST_FACTOR = 1.5
 # Device-bound work shorter than this per operation is judged with SHORT_FACTOR: the same-session
 # A/A on the H100 (1120d299 vs ae01e77a, identical code, docs/validation.md) moved 1.1-1.3 us
-# kernels by up to 9.2% between two processes (CuPy and PyTorch saxpy at 2^12, the tutorial kernel
-# at 2^16), while every parameter set of 2^20 and more stayed within 1.5% (one at 4.5%, faster).
+# kernels by up to 9.2% between two processes (peer libraries and a one-element-per-thread kernel
+# at 2^12-2^16 elements), while every parameter set of 2^20 and more stayed within 1.5% (one at 4.5%, faster).
 SHORT_KERNEL_S = 2e-6
 SHORT_FACTOR = 1.10
 DEFAULT_ALPHA = 0.01
@@ -117,8 +117,8 @@ class Naming:
             card_id=identity.ids[0] if identity else None,
             host_areas=frozenset(a for a, k in bounds.items() if k == {"host"}),
             # a method is host-bound by name where most of the suite's parameter sets recording it
-            # are: track_seconds (host baselines, launches, and the seed audit's wall clocks beside
-            # its one graph row), not a device metric that one implementation times with the host's
+            # are: a wall-clock method one family also uses for a device-bound row stays host-bound,
+            # and a device metric that one implementation times in batches stays device-bound
             host_methods=frozenset(m for m, (host, total) in methods.items() if 2 * host > total),
             units={m: found.pop() for m, found in units.items() if len(found) == 1},
         )

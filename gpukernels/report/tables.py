@@ -100,7 +100,7 @@ def _where(row, names: tuple[str, ...]) -> str:
 
 
 def missing_sentence(wide: pd.DataFrame, by: str, sizes: tuple[str, ...]) -> str | None:
-    """'torch: skipped at every size; seed: failed at n=2^28' for parameter sets without a value."""
+    """'torch: skipped at every size; mine: failed at n=2^28' for parameter sets without a value."""
     bad = wide[wide.status != OK]
     if bad.empty:
         return None
