@@ -41,6 +41,7 @@ def run_report(capsys, *argv: str) -> tuple[int, str, str]:
 
 # --- report: benchmarks.json damaged ---------------------------------------------------------
 
+@pytest.mark.slow  # seconds on the simulator: .ci/run runs it
 @pytest.mark.parametrize("damage", ["missing", "empty_object", "truncated"])
 def test_report_on_damaged_benchmarks_json(real: Path, tmp_path: Path, capsys, damage: str) -> None:
     bench = real / "benchmarks.json"
@@ -241,6 +242,7 @@ def write_run(root: Path, machine: str, commit: str, date: int, results: dict) -
         "version": 2}, allow_nan=True))
 
 
+@pytest.mark.slow  # seconds on the simulator: .ci/run runs it
 def test_inf_zero_and_negative_times_are_not_printed(real: Path, tmp_path: Path, capsys) -> None:
     """Two runs of the catalogue's vector add: HEAD's times are inf, 0 and negative. Neither the
     report nor the gate prints them, nor a speedup or ratio made from them."""

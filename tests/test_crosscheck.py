@@ -93,6 +93,7 @@ class FakeState:
             launcher(launch)
 
 
+@pytest.mark.slow  # seconds on the simulator: .ci/run runs it
 def test_crosscheck_against_a_fake_nvbench(monkeypatch) -> None:
     fake = FakeBench()
     monkeypatch.setitem(sys.modules, "cuda.bench", fake)

@@ -381,6 +381,7 @@ def test_the_whole_report_cli_with_figures(data, capsys) -> None:
         check_clis(root, Path(tmp) / "report", data, capsys)
 
 
+@pytest.mark.slow  # seconds on the simulator: .ci/run runs it
 def test_the_undamaged_tree_passes_the_same_checks(tmp_path: Path, capsys) -> None:
     """The oracle itself: the committed results print no infinity and no planted negative."""
     root = _copy_results(tmp_path / "results", everything=True)

@@ -36,6 +36,7 @@ def offset_arrays(n: int, offset_a: int, offset_b: int):
 @settings(max_examples=40, deadline=None, database=None)
 @given(n=st.integers(0, 70), offset_a=st.integers(0, 7), offset_b=st.integers(0, 7),
        kind=st.sampled_from(sorted(LAUNCHERS)))
+@pytest.mark.slow  # seconds on the simulator: .ci/run runs it
 def test_fast_paths_are_bit_exact_for_any_size_and_offset(n, offset_a, offset_b, kind) -> None:
     a, b, a_host, b_host = offset_arrays(n, offset_a, offset_b)
     launch = LAUNCHERS[kind](a, b)
@@ -164,6 +165,7 @@ def test_shared_inputs_give_every_implementation_of_a_size_the_same_arrays() -> 
     assert alone.b is not other.b  # without shared inputs every problem allocates its own
 
 
+@pytest.mark.slow  # seconds on the simulator: .ci/run runs it
 def test_a_family_allocates_once_per_size(monkeypatch) -> None:
     calls = []
     real = vector_add.VectorAddProblem.allocate
