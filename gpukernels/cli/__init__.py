@@ -20,7 +20,7 @@ from pathlib import Path
 
 OUR_SUITE = "gpukernels.ours.suite:SUITE"
 RESULTS = "results"  # the default results directory (relative to the working directory)
-PROBES = "probes"  # beside it (gpukernels.results.probes_dir)
+PROBES = "probes"  # beside it (gpukernels.result_files.probes_dir)
 
 
 class UsageError(Exception):
