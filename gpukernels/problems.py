@@ -24,6 +24,7 @@ from numba import cuda
 
 from . import devices
 from .launch import check_size
+from .machine import asv_quick
 
 
 class Workload(Protocol):
@@ -199,6 +200,8 @@ class PeerLibrary:
         """The module, or PeerMissing with the reason (optional extra [peers])."""
         if devices.simulated():
             raise PeerMissing(f"simulator: {self.module} needs a real GPU")
+        if asv_quick():  # a smoke run of our kernels: importing PyTorch alone took 4.5 s per family
+            raise PeerMissing(f"asv run --quick: {self.module} is timed in the full run")
         try:
             lib = __import__(self.module)
         except ImportError as exc:

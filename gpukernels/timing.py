@@ -66,11 +66,12 @@ SIMULATOR_POLICY = Policy(samples=3, host_samples=3, host_min_samples=3, work_pe
                           enqueue_launches=3, max_elements=2**10, name="simulator")
 
 
-# ``asv run --quick``: every op still checked against NumPy and timed, at sizes up to 2^24 elements,
-# with a third of the samples: a smoke run of the whole suite in minutes, never a result to keep
-# (asv saves nothing from --quick).
+# ``asv run --quick``: every op of ours still checked against NumPy and timed, at sizes up to 2^22
+# elements (inside L2: a smoke run, not a bandwidth figure), with a third of the samples and no
+# library peers (gpukernels.problems.PeerLibrary.load): the whole suite in about two minutes, never
+# a result to keep (asv saves nothing from --quick).
 QUICK_POLICY = Policy(samples=10, host_samples=5, host_min_samples=3, host_budget_s=0.2, max_launches=20,
-                      enqueue_launches=50, max_elements=2**24, name="quick")
+                      enqueue_launches=50, max_elements=2**22, name="quick")
 
 
 def policy() -> Policy:

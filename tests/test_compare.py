@@ -650,23 +650,23 @@ def test_short_kernels_get_the_wider_factor_on_the_real_same_session_aa() -> Non
 
 def test_planted_bandwidth_slowdown_in_a_derived_real_result_is_slower(tmp_path: Path) -> None:
     """GB/s carries samples (the same samples as device time): a 10% lower bandwidth of our best
-    vector add, planted in a copy of the real H100 result at ae01e77a, is judged slower."""
+    vector add, planted in a copy of the real H200 result at f5c7d527, is judged slower."""
     tree = Path(shutil.copytree(Path(__file__).parent / "fixtures" / "real_new", tmp_path / "derived_planted_gbs"))
-    (source,) = (tree / "h100-80gb-hbm3").glob("ae01e77a-*.json")
+    (source,) = (tree / "h200").glob("f5c7d527-*.json")
     data = json.loads(source.read_text())
     cols = data["result_columns"]
     row = data["results"]["kernels.VectorAdd.track_bandwidth"]
     impls = [json.loads(v.replace("'", '"')) for v in row[cols.index("params")][0]]
     n_values = row[cols.index("params")][1]
     for i, (impl, _n) in enumerate(itertools.product(impls, n_values)):
-        if impl == "pairs":
+        if impl == "tuned":
             row[cols.index("result")][i] *= 0.9
             row[cols.index("samples")][i] = [s * 0.9 for s in row[cols.index("samples")][i]]
     head = "d" * 40
     data["commit_hash"], data["date"] = head, data["date"] + 1000
     (source.parent / f"{head[:8]}-{source.name.split('-', 1)[1]}").write_text(json.dumps(data))
-    result = compare(load_results(tree, SUITE), "ae01e77a", head[:8], suite=SUITE)
+    result = compare(load_results(tree, SUITE), "f5c7d527", head[:8], suite=SUITE)
     slower = result.rows[result.rows.decision == "slower"]
     assert set(slower.benchmark) == {"kernels.VectorAdd.track_bandwidth"}
-    assert len(slower) == len(n_values) and set(slower.params.str.extract(r"impl=(\w+)")[0]) == {"pairs"}
+    assert len(slower) == len(n_values) and set(slower.params.str.extract(r"impl=(\w+)")[0]) == {"tuned"}
     assert slower.ratio.round(3).eq(round(1 / 0.9, 3)).all() and result.exit_code == 1

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.grid import representatives
+
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "examples" / "userproj"
 SUITE_SPEC = "userkernels.bench:SUITE"
@@ -48,7 +50,9 @@ def test_relu_matches_numpy(bench, n) -> None:
     bench.ReluNumpy(n=n).check()
 
 
-@pytest.mark.parametrize("m, n, k", [(16, 16, 16), (33, 17, 9), (5, 40, 3)])
+# -m "not slow": whole tiles, and partial tiles in every dimension; .ci/run also 33 x 17 x 9
+@pytest.mark.parametrize("m, n, k", representatives([(16, 16, 16), (33, 17, 9), (5, 40, 3)],
+                                                    fast=[(16, 16, 16), (5, 40, 3)]))
 def test_matmul_matches_numpy(bench, m, n, k) -> None:
     bench.MatmulNumba(m=m, n=n, k=k).check()
 

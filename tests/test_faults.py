@@ -312,7 +312,7 @@ def test_a_result_list_shorter_than_its_params_is_no_result_stored_not_failed(tr
 
 
 def test_two_environments_for_one_commit_are_noted_and_the_report_says_which(tree: Path, tmp_path: Path,
-                                                                           capsys) -> None:
+                                                                           capsys, no_png_encoding) -> None:
     source = result_file_of(tree)
     data = json.loads(source.read_text())
     data["env_name"] = "zz-other-env"

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import cuda
 
+from fixtures.grid import representatives
 from gpukernels.launch import LaunchConfigError
 from gpukernels.ours import kernels, probes, vector_add
 from gpukernels.ours.suite import SUITE
@@ -42,8 +43,12 @@ def run_and_compare(n: int, block: int, variant: str):
     return w
 
 
+# -m "not slow": nothing, 3 floats (less than a pair or a quad), and several blocks with a partial last
+# one; .ci/run every size and block below
 @pytest.mark.parametrize("variant", VARIANT_NAMES)
-@pytest.mark.parametrize("n, block", [(0, 256), (1, 256), (2, 256), (3, 128), (1000, 128), (257, 256), (1024, 32)])
+@pytest.mark.parametrize("n, block", representatives(
+    [(0, 256), (1, 256), (2, 256), (3, 128), (1000, 128), (257, 256), (1024, 32)],
+    fast=[(0, 256), (3, 128), (1000, 128)]))
 def test_vector_add_matches_numpy(variant, n, block) -> None:
     run_and_compare(n, block, variant)
 
@@ -60,7 +65,7 @@ def test_seed_launch_is_one_thread_per_element(n, block, grid) -> None:
     assert vector_add.VectorAddSeed(n, block).config.grid == (grid, 1, 1)
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 64, 131])
+@pytest.mark.parametrize("n", representatives([1, 2, 5, 64, 131], fast=[5, 131]))  # .ci/run: all sizes
 @pytest.mark.parametrize("offset", [0, 1, 3])
 def test_pairs_kernel_handles_tails_and_unaligned_starts(n, offset) -> None:
     """The kernels themselves on views that start at an odd float: head and tail floats are added too."""
@@ -76,7 +81,7 @@ def test_pairs_kernel_handles_tails_and_unaligned_starts(n, offset) -> None:
 
 
 @pytest.mark.parametrize("op, impl", SIM_IMPLS)
-@pytest.mark.parametrize("n", [1, 300, 1024])
+@pytest.mark.parametrize("n", representatives([1, 300, 1024], fast=[300]))  # .ci/run: all three sizes
 def test_every_numba_implementation_matches_numpy(op, impl, n) -> None:
     w = SUITE.ops[op].make_gpu(impl, n=n)
     w.check()  # raises on a mismatch

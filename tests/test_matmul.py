@@ -11,10 +11,13 @@ import sys
 import numpy as np
 import pytest
 
+from fixtures.grid import representatives
 from gpukernels.ours.matmul import BK, BM, BN, MATMUL, MatmulNumba, MatmulProblem
 
 
-@pytest.mark.parametrize("m, n, k", [(16, 16, 16), (33, 17, 9), (5, 70, 3), (1, 1, 1)])
+# -m "not slow": partial tiles everywhere with k past one k step, and a single element; .ci/run all
+@pytest.mark.parametrize("m, n, k", representatives([(16, 16, 16), (33, 17, 9), (5, 70, 3), (1, 1, 1)],
+                                                    fast=[(33, 17, 9), (1, 1, 1)]))
 def test_sgemm_matches_numpy(m, n, k) -> None:
     work = MatmulNumba(m=m, n=n, k=k)
     work.check()

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from fixtures import synthetic_tree as st
+from fixtures.grid import representatives
 from gpukernels.ours import probe_tables as ours_report
 from gpukernels.ours.experiments import END_TO_END_FAMILY, MODES, SEED_BLOCK, SEED_METHODS, SEED_N
 from gpukernels.ours.launches import LAUNCH_PATHS
@@ -53,10 +54,22 @@ def results(tree: Path) -> Results:
 
 
 @pytest.fixture(scope="module")
-def report(tree: Path, results: Results, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rendered(tree: Path, results: Results, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Path, list[sections.Section]]:
+    """The report written once, and the sections it was rendered from (built once, not again for the
+    tests that check them: sections.build(results, select(results.frame, SUITE)) inside write_report)."""
     out = tmp_path_factory.mktemp("reports")
-    write_report(results, SUITE, out, tree)
-    return out
+    built, build = [], sections.build
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sections, "build", lambda *args, **kwargs: built.append(build(*args, **kwargs)) or built[-1])
+        write_report(results, SUITE, out, tree)
+    assert len(built) == 1
+    return out, built[0]
+
+
+@pytest.fixture(scope="module")
+def report(rendered: tuple[Path, list[sections.Section]]) -> Path:
+    return rendered[0]
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +78,8 @@ def markdown(report: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def content(results: Results) -> list[sections.Section]:
-    return sections.build(results, select(results.frame, SUITE))
+def content(rendered: tuple[Path, list[sections.Section]]) -> list[sections.Section]:
+    return rendered[1]
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -253,7 +266,7 @@ def test_each_family_from_the_newest_commit_that_ran_it(markdown: str) -> None:
     assert "Not measured" not in machine.split("###")[0]  # the newest run lacks families; older runs have them
 
 
-def test_commit_selection_names_only_absent_families(results: Results, tmp_path: Path) -> None:
+def test_commit_selection_names_only_absent_families(results: Results, tmp_path: Path, no_png_encoding) -> None:
     write_report(results, SUITE, tmp_path / "partial", machine="h100-test", commit=NEW[:4])
     markdown = (tmp_path / "partial" / "report.md").read_text()
     assert "No results for" not in markdown
@@ -649,8 +662,7 @@ def test_cli_reads_the_suite_it_is_given(tree: Path, tmp_path: Path) -> None:
     assert {r["commit"] for r in skipped} == {OLD, MID, NEW}
 
 
-@needs_cli
-@pytest.mark.parametrize("args, message", [
+CLI_REFUSALS = [
     (["--results", "{tmp}/absent"], "report: no results directory at"),
     (["--results", "{tree}", "--out", "{tree}/reports"], "report: refusing to write the report into the results"),
     (["--results", "{tree}", "--commit", "ffff"], "report: no results for commit 'ffff'"),
@@ -666,13 +678,37 @@ def test_cli_reads_the_suite_it_is_given(tree: Path, tmp_path: Path) -> None:
     (["--results", "{tree}", "--suite", "gpukernels.ours.suite:Suite"], "report: --suite "
                                                                         "'gpukernels.ours.suite:Suite' is a type, "
                                                                         "not a gpukernels Suite"),
-])
+]
+
+
+def refusal_argv(args: list[str], tree: Path, tmp_path: Path) -> list[str]:
+    argv = [a.format(tmp=tmp_path, tree=tree) for a in args]
+    return argv if "--out" in argv else [*argv, "--out", str(tmp_path / "out")]
+
+
+@needs_cli
+@pytest.mark.parametrize("args, message", CLI_REFUSALS)
+def test_cli_refusals_exit_2_with_one_line_in_process(tree: Path, tmp_path: Path, capsys, args: list[str],
+                                                      message: str) -> None:
+    from gpukernels.cli import report as report_cli
+
+    before = sorted(p.relative_to(tree) for p in tree.rglob("*"))
+    code = report_cli.main(refusal_argv(args, tree, tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(message) and err.count("\n") == 1
+    assert sorted(p.relative_to(tree) for p in tree.rglob("*")) == before
+
+
+# The same refusals through scripts/report.py in a process of its own (the exit status, no traceback):
+# an interpreter start each, about a second. -m "not slow" runs the first, refused before reading (the
+# quick runs of scripts/report.py that read results: the two tests of --results and --suite above);
+# .ci/run every case
+@needs_cli
+@pytest.mark.parametrize("args, message", representatives(CLI_REFUSALS, fast=[CLI_REFUSALS[0]]))
 def test_cli_exit_2_with_one_line(tree: Path, tmp_path: Path, args: list[str], message: str) -> None:
     before = sorted(p.relative_to(tree) for p in tree.rglob("*"))
-    argv = [a.format(tmp=tmp_path, tree=tree) for a in args]
-    if "--out" not in argv:
-        argv += ["--out", str(tmp_path / "out")]
-    done = cli(*argv)
+    done = cli(*refusal_argv(args, tree, tmp_path))
     assert done.returncode == 2
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr

@@ -12,7 +12,7 @@ import pytest
 from fixtures.synthetic_tree import COMMITS, DATES, OLD_IDS, RUNS, SCRIPT, status_counts, write_tree
 from gpukernels.ours.suite import SUITE
 from gpukernels.ours.vector_add import SIZES
-from gpukernels.results import COLUMNS, NoResultsError, load_results
+from gpukernels.results import COLUMNS, NoResultsError, Results, load_results
 from gpukernels.suite import Suite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,6 +25,14 @@ BAD_FILES = {"h100-test/deadbeef-corrupt.json", "h200-test/feedface-nokeys.json"
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "results")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Results]:
+    """The undamaged tree and what load_results(tree, SUITE) made of it, once for the tests that only
+    read both (loading writes nothing: test_loading_writes_nothing)."""
+    root = write_tree(tmp_path_factory.mktemp("pristine") / "results")
+    return root, load_results(root, SUITE)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -46,8 +54,9 @@ def write_run(tree: Path, machine: str, commit: str, results: dict[str, list], e
     return path
 
 
-def test_frame_equals_the_json(tree: Path) -> None:
-    frame = load_results(tree, SUITE).frame
+def test_frame_equals_the_json(pristine: tuple[Path, Results]) -> None:
+    tree, results = pristine
+    frame = results.frame
     files = raw_result_files(tree)
     assert len(files) == len(RUNS)
     total = 0
@@ -77,8 +86,8 @@ def test_frame_equals_the_json(tree: Path) -> None:
     assert total == len(frame)
 
 
-def test_columns_params_suite_and_machine_fields(tree: Path) -> None:
-    frame = load_results(tree, SUITE).frame
+def test_columns_params_suite_and_machine_fields(pristine: tuple[Path, Results]) -> None:
+    frame = pristine[1].frame
     assert list(frame.columns[: frame.columns.get_loc("params") + 1]) == list(COLUMNS[: COLUMNS.index("params") + 1])
     assert set(COLUMNS) <= set(frame.columns)
     assert {f"p_{n}" for n in SUITE.param_names} <= set(frame.columns)  # always, even where nothing uses them
@@ -105,24 +114,24 @@ def test_columns_params_suite_and_machine_fields(tree: Path) -> None:
     assert set(host.bound) == {"host"}
 
 
-def test_failed_and_skipped_are_counted_apart(tree: Path) -> None:
-    frame = load_results(tree, SUITE).frame
+def test_failed_and_skipped_are_counted_apart(pristine: tuple[Path, Results]) -> None:
+    frame = pristine[1].frame
     for machine, key, roles in RUNS:
         run = frame[(frame.machine == machine) & (frame.commit == COMMITS[key]) & frame.family.notna()]
         want = {k: v for k, v in status_counts(machine, key, roles).items() if v}
         assert run.status.value_counts().to_dict() == want, (machine, key)
 
 
-def test_version_mismatch_is_kept_and_labelled(tree: Path) -> None:
-    frame = load_results(tree, SUITE).frame
+def test_version_mismatch_is_kept_and_labelled(pristine: tuple[Path, Results]) -> None:
+    frame = pristine[1].frame
     device = frame[(frame.benchmark == "kernels.VectorAdd.track_device_time") & (frame.machine == "h100-test")]
     old = device[device.commit == COMMITS["old"]]
     assert len(old) and set(old.version) == {"v0"} and not old.version_current.any()
     assert device[device.commit == COMMITS["new"]].version_current.all()
 
 
-def test_unreadable_files_are_named_and_the_rest_loaded(tree: Path) -> None:
-    results = load_results(tree, SUITE)
+def test_unreadable_files_are_named_and_the_rest_loaded(pristine: tuple[Path, Results]) -> None:
+    tree, results = pristine
     reasons = dict(results.unread)
     assert set(reasons) == BAD_FILES
     assert "Error parsing JSON" in reasons["h100-test/deadbeef-corrupt.json"]
@@ -270,11 +279,11 @@ def test_suite_ids_with_other_parameters_are_left_out_and_named(tree: Path) -> N
     assert run.benchmark.tolist() == ["probes.Card.track_card_id"] and run.status.tolist() == ["invalid"]
 
 
-def test_bound_is_per_parameter_set_from_the_timing_method(tree: Path) -> None:
+def test_bound_is_per_parameter_set_from_the_timing_method(pristine: tuple[Path, Results]) -> None:
     """A family's bound comes from the timing method of each parameter set: the timing modes are
     host-bound except graph replay, the seed audit's graph_device row is device-bound, and copies
     are host-bound except on the device (d2d, d2d_kernel) from 2^28 bytes."""
-    frame = load_results(tree, SUITE).frame
+    frame = pristine[1].frame
     h200 = frame[frame.machine == "h200-test"]
 
     def bounds(benchmark: str, *names: str) -> dict:
@@ -299,10 +308,11 @@ def test_bound_is_per_parameter_set_from_the_timing_method(tree: Path) -> None:
     assert set(h200[h200.family == "probes.Card"].bound) == {"device"}  # a value: no host time inside it
 
 
-def test_metric_kinds_and_the_loader_without_a_suite(tree: Path) -> None:
+def test_metric_kinds_and_the_loader_without_a_suite(pristine: tuple[Path, Results]) -> None:
     """The suite names each id's family and metric kind; without a suite those columns (and the
     bound) are NaN and every id is read as asv stored it, units from benchmarks.json."""
-    frame = load_results(tree, SUITE).frame
+    tree, results = pristine
+    frame = results.frame
     kinds = frame.dropna(subset=["family"]).groupby("method").metric.unique().map(set).to_dict()
     assert kinds["track_device_time"] == kinds["track_seconds"] == {"time"}
     assert kinds["track_bandwidth"] == {"bandwidth"} and kinds["track_compute"] == {"compute"}

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from numba import config, cuda
 
+from fixtures.grid import representatives
 from gpukernels import vectors
 from gpukernels.ours import reduce_sum, saxpy
 from gpukernels.ours.reduce_sum import SUM
@@ -66,7 +67,8 @@ def test_vector_span_partitions_the_array(offset, n) -> None:
 
 # --- saxpy ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n", [1, 3, 4, 5, 17, 1000])
+# -m "not slow": all quads at 4, head or tail only at 3, many blocks at 1000; .ci/run: every size
+@pytest.mark.parametrize("n", representatives([1, 3, 4, 5, 17, 1000], fast=[3, 4, 1000]))
 def test_saxpy_through_the_op(n) -> None:
     w = SAXPY.make_gpu("numba", n=n)
     assert w.choice == "quads"  # fresh arrays: 16-byte aligned, the fast path
@@ -76,8 +78,14 @@ def test_saxpy_through_the_op(n) -> None:
     assert SAXPY.best == "numba"
 
 
-@pytest.mark.parametrize("n", [0, 1, 3, 5, 8, 17, 1000])
-@pytest.mark.parametrize("off_x,off_y", [(0, 0), (1, 1), (2, 2), (3, 3), (1, 2), (0, 1), (5, 1), (0, 4)])
+SAXPY_OFFSETS = [(0, 0), (1, 1), (2, 2), (3, 3), (1, 2), (0, 1), (5, 1), (0, 4)]
+
+
+# -m "not slow": every offset pair at 17 floats (head, quads and tail), nothing at 0, the edge-free
+# kernel at 8, and many blocks at 1000 (aligned, and 4 bytes apart: the plain kernel); .ci/run: all
+@pytest.mark.parametrize("n,off_x,off_y", representatives(
+    [(n, *offsets) for offsets in SAXPY_OFFSETS for n in (0, 1, 3, 5, 8, 17, 1000)],
+    fast=[(17, *offsets) for offsets in SAXPY_OFFSETS] + [(0, 0, 0), (8, 0, 0), (1000, 0, 0), (1000, 0, 1)]))
 @pytest.mark.parametrize("per_thread", [1])
 def test_saxpy_any_offset(n, off_x, off_y, per_thread) -> None:
     """Views at any offsets: the quads kernels where x and y agree modulo 16 bytes, else None (the
@@ -133,7 +141,9 @@ def test_saxpy_check_catches_a_wrong_result(monkeypatch) -> None:
 
 # --- sum ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n", [1, 5, 1000, 1023])
+# seconds each on the simulator (one launch runs 256 Python threads a block): -m "not slow" runs
+# 1023 (quads and a tail); .ci/run every size
+@pytest.mark.parametrize("n", representatives([1, 5, 1000, 1023], fast=[1023]))
 def test_sum_through_the_op(n) -> None:
     w = SUM.make_gpu("numba", n=n)
     w.check()
@@ -145,12 +155,16 @@ def test_sum_through_the_op(n) -> None:
     assert SUM.best == "numba"
 
 
+@pytest.mark.slow  # a second or more on the simulator; -m "not slow" checks two_pass at n=300 (tests/test_kernels.py)
 def test_sum_two_pass_is_kept() -> None:
     SUM.make_gpu("two_pass", n=1000).check()
 
 
-@pytest.mark.parametrize("n,offset,blocks", [(3, 1, 1), (5, 0, 1), (5, 3, 1), (1023, 2, 1), (0, 0, 1),
-                                             (1000, 1, 2), (1000 + 3, 3, 3), (6898, 1, 1)])
+# -m "not slow": a head of 1 float, one quad, one block; a head of 3, quads, a tail and two blocks
+# launched twice; .ci/run every head, tail and grid below (a second or more each)
+@pytest.mark.parametrize("n,offset,blocks", representatives(
+    [(3, 1, 1), (5, 0, 1), (5, 3, 1), (1023, 2, 1), (0, 0, 1), (1000, 1, 2), (1000 + 3, 3, 3), (6898, 1, 1)],
+    fast=[(5, 3, 1), (1000, 1, 2)]))
 def test_sum_any_offset_and_grid(n, offset, blocks) -> None:
     """Every head (0-3 floats before the first 16-byte boundary), tail and grid: the head and tail
     floats are counted once, every quad once, and the last of several blocks adds the partials."""
@@ -161,18 +175,25 @@ def test_sum_any_offset_and_grid(n, offset, blocks) -> None:
     counter = cuda.to_device(np.zeros(1, np.uint32))
     out = cuda.device_array(1, dtype=np.float64)
     want = values.sum(dtype=np.float64)
+    chunk = max(1, -(-quads // blocks))  # blocks that start past the last quad add nothing
     for _ in range(2 if blocks > 1 else 1):  # the second launch finds the counter back at 0
-        reduce_sum.sum_one_pass[blocks, reduce_sum.SUM_BLOCK](vectors.address(x), n, head, partials, counter, out)
+        reduce_sum.sum_one_pass[blocks, reduce_sum.SUM_BLOCK](vectors.address(x), n, head, chunk, partials, counter,
+                                                              out)
         np.testing.assert_allclose(out.copy_to_host()[0], want, rtol=1e-5)
         assert counter.copy_to_host()[0] == 0
 
 
-def test_sum_grid_sizes() -> None:
-    per_block = reduce_sum.SUM_BLOCK * reduce_sum.SUM_UNROLL
-    assert reduce_sum.sum_grid(0, 132) == 1
-    assert reduce_sum.sum_grid(per_block, 132) == 1
-    assert reduce_sum.sum_grid(per_block + 1, 132) == 2
-    assert reduce_sum.sum_grid(2**26, 132) == 132 * reduce_sum.SUM_BLOCKS_PER_SM
+def test_sum_grid_covers_every_quad_once_in_whole_trips() -> None:
+    trip = reduce_sum.SUM_BLOCK * reduce_sum.SUM_UNROLL
+    assert reduce_sum.sum_grid(0, 132) == (1, trip)
+    assert reduce_sum.sum_grid(trip, 132) == (1, trip)
+    assert reduce_sum.sum_grid(trip + 1, 132) == (2, trip)
+    for quads in (1, trip - 1, 3 * trip + 5, 2**22 + 3, 2**26):
+        blocks, chunk = reduce_sum.sum_grid(quads, 132)
+        assert chunk % trip == 0 and blocks <= 132 * reduce_sum.SUM_BLOCKS_PER_SM
+        assert (blocks - 1) * chunk < quads <= blocks * chunk  # every block has quads, none is left over
+    # large inputs fill the SMs: whole-trip chunks leave at most a few of the SMs x 4 blocks unused
+    assert 132 * (reduce_sum.SUM_BLOCKS_PER_SM - 1) < reduce_sum.sum_grid(2**26, 132)[0]
 
 
 def test_sum_check_catches_a_wrong_result(monkeypatch) -> None:

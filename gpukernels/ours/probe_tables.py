@@ -1,6 +1,6 @@
 """Our suite's report tables from the probe JSON (probes/<machine>.json) and the value families:
 launch limits, index mapping, device checks, tuned choices, kernel anatomy and the nvbench
-cross-check. ``probe_section`` is registered on our suite (gpukernels.ours.report.register).
+cross-check. ``probe_section`` is one of our suite's sections (gpukernels.ours.report.sections).
 """
 from __future__ import annotations
 

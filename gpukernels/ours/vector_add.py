@@ -26,7 +26,8 @@ VECTOR_ADD = Op(
                 "pairs": "two float32 per 8-byte load and store (LDG.E.64), block 512; any n and offset",
                 "quads": "four float32 per thread in one 16-byte load and store (LDG.E.128), block 256; "
                          "any n and offset",
-                "tuned": "quads or pairs, whichever ran faster on this GPU at this size when prepared"})
+                "tuned": "quads, or pairs or 2 quads per thread where one ran more than 1% faster on this "
+                         "GPU at this size when prepared (fastest of 3 interleaved rounds)"})
 
 
 class VectorAddProblem(DeviceProblem):
@@ -147,18 +148,24 @@ class VectorAddQuads(_PreparedVectorAdd):
 
 @VECTOR_ADD.gpu("tuned")
 class VectorAddTuned(_PreparedVectorAdd):
-    """The fastest of quads (1 or 2 per thread) and pairs on this GPU for these arrays, timed once
-    when prepared.
+    """The fastest of quads (1 or 2 per thread) and pairs on this GPU for these arrays, timed
+    when prepared; quads unless another is clearly faster.
 
     None wins everywhere (graph replay, median of 30, this session's explorations): at 2^20 on
     an H100 pairs (4 per thread) took 2.50 us against 2.68-2.70 for quads; on an H200 pairs took
-    2.46 us against 2.30-2.32, and 2 quads per thread win at 2^18 but lose to 1 at 2^22. Each
-    candidate is timed by graph replay (10 samples, the policy's launches per sample) on the
-    problem's own arrays, which are then reset; ``choice`` names the winner and ``tuning`` holds
-    every candidate's median seconds. The simulator times nothing: it takes quads.
+    2.46 us against 2.30-2.32, and 2 quads per thread win at 2^18 but lose to 1 at 2^22. The
+    candidates are timed by graph replay (TUNING_SAMPLES samples, the policy's launches per
+    sample) in TUNING_ROUNDS interleaved rounds on the problem's own arrays, which are then reset;
+    each candidate's figure is its fastest round, so a busy GPU or a profiler that slows a round
+    slows every candidate's worst round, not one candidate. Another kernel replaces quads only when
+    faster by more than TIE: a profiler once made pairs look faster at 2^28 (770 against 741 us)
+    and close candidates trade places between runs. ``choice`` names the pick, ``tuning`` holds
+    every candidate's figure in seconds (the probe reports both). The simulator times nothing: quads.
     """
 
     TUNING_SAMPLES = 10
+    TUNING_ROUNDS = 3
+    TIE = 0.01
     tune: ClassVar[bool] = not simulated()  # simulator timings mean nothing
 
     def prepare(self) -> None:
@@ -169,14 +176,19 @@ class VectorAddTuned(_PreparedVectorAdd):
         if not found:
             self.choice, self._launch = "element", element_launch(a, b)
             return
+        self.choice = next(iter(found))  # quads where the arrays allow it
         if len(found) > 1 and self.tune:
             launches = timing.policy().launches_for(self.n)
-            self.tuning = {name: timing.device_time(launch, "graph", samples=self.TUNING_SAMPLES,
-                                                    launches=launches).median_s for name, launch in found.items()}
+            rounds: dict[str, list[float]] = {name: [] for name in found}
+            for _ in range(self.TUNING_ROUNDS):
+                for name, launch in found.items():
+                    rounds[name].append(timing.device_time(launch, "graph", samples=self.TUNING_SAMPLES,
+                                                           launches=launches).median_s)
             self.reset()
-            self.choice = min(self.tuning, key=self.tuning.get)
-        else:
-            self.choice = next(iter(found))
+            self.tuning = {name: min(seconds) for name, seconds in rounds.items()}
+            fastest = min(self.tuning, key=self.tuning.get)
+            if self.tuning[fastest] < self.tuning[self.choice] * (1 - self.TIE):
+                self.choice = fastest
         self._launch = found[self.choice]
 
 

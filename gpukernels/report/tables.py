@@ -10,6 +10,7 @@ the op tables, host baselines in their own table, ratios against the peers in th
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -224,19 +225,46 @@ def op_missing(view: MachineView, op: Op) -> str | None:
 
 
 def baselines(view: MachineView, op: Op) -> Table | None:
+    """Host baselines: the median per implementation and size, its spread (host timings move with
+    whatever else the host runs), and the sizes where a baseline is latency-bound."""
     fam = op.baseline_family
     wide = view.wide(fam)
     if wide is None:
         return None
     axes = list(op.axis_names)
+    rows = view.rows[(view.rows._family == fam.cls_id) & (view.rows.method == WALL_TIME.method)]
+    iqr = rows.assign(**{a: rows[f"p_{a}"] for a in [*axes, "impl"]},
+                      _iqr=100 * (pd.to_numeric(rows.q_75, errors="coerce") - pd.to_numeric(rows.q_25, errors="coerce"))
+                      / pd.to_numeric(rows["median"], errors="coerce"))
+    spread_of = iqr.pivot_table(index=axes, columns="impl", values="_iqr", aggfunc="first", dropna=False)
     table = wide.pivot_table(index=axes, columns="impl", values=WALL_TIME.method, aggfunc="first", dropna=False)
     impls = [i for i in op.host_impls if i in table.columns] + [i for i in table.columns if i not in op.host_impls]
     table = table.reindex(columns=impls).sort_index() * US
+    spread_of = spread_of.reindex(index=table.index, columns=impls)
     keys = table.index.to_frame(index=False)
     frame = pd.DataFrame({axis_header(op, a): [Size(v) for v in keys[a]] for a in axes})
     for impl in impls:
         frame[f"{impl} (us)"] = table[impl].to_numpy()
-    return Table(frame, f"{op.name} host baselines: {source(view, fam)}, timing {timing_text(fam)}.")
+        frame[f"{impl} IQR (%)"] = spread_of[impl].to_numpy()
+    floors = [_latency_bound(op, impl, table[impl]) for impl in impls] if len(axes) == 1 else []
+    return Table(frame, f"{op.name} host baselines: {source(view, fam)}, timing {timing_text(fam)}. IQR: the middle "
+                        "half of the samples, as % of the median." + "".join(f" {f}" for f in floors if f))
+
+
+def _latency_bound(op: Op, impl: str, us: pd.Series) -> str | None:
+    """'impl: latency-bound up to n = X ...' where the times stay within 2x of the fastest one: the
+    call's fixed cost (dispatch, a thread pool waking), not the work, is what those sizes measure."""
+    us = us.dropna().sort_index()
+    if us.empty:
+        return None
+    floor = us.min()
+    flat = list(itertools.takewhile(lambda k: us[k] < 2 * floor, us.index))  # from the smallest size up
+    if not flat:
+        return None
+    upto = flat[-1]
+    (axis, _), = op.axes
+    return (f"{impl}: latency-bound up to {axis} = {size_label(upto)} (within 2x of its fastest, "
+            f"{floor:.3g} us: the call's fixed cost, not the work).")
 
 
 def _problem_label(op: Op, key) -> str:
