@@ -42,3 +42,9 @@ def no_png_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
     from gpukernels.report import render
 
     monkeypatch.setattr(render, "_png", lambda figure: render.plt.close(figure) or b"")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``longest`` first (a stable sort: the rest keep their order). Under xdist the
+    worker that gets it runs it while the others share everything else; last, it would run alone."""
+    items.sort(key=lambda item: item.get_closest_marker("longest") is None)

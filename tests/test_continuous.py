@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -175,12 +174,14 @@ def test_planted_slowdown_in_gpukernels_is_caught_same_session(clone: Path, tmp_
 def test_two_real_commits_one_round(clone: Path, tmp_path: Path) -> None:
     """Two commits of this repository as they are (bab11b7 -> b8b27f4, README and probe edits):
     the gate runs on what asv saved; on the simulator its verdict means nothing, so either."""
-    home = tmp_path / "home"
+    home, scratch = tmp_path / "home", tmp_path / "tmp"
     home.mkdir()
-    env = {**os.environ, "HOME": str(home), "NUMBA_ENABLE_CUDASIM": "1"}
+    scratch.mkdir()
+    # a temporary directory of its own: under xdist another test's worktrees may be in the system one
+    env = {**os.environ, "HOME": str(home), "NUMBA_ENABLE_CUDASIM": "1", "TMPDIR": str(scratch)}
     done = subprocess.run([sys.executable, str(SCRIPT), "bab11b7", OLD_SUITE, "--bench", BENCH_CLI, "--rounds", "1"],
                           cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     assert done.stdout.startswith("compare bab11b72 -> b8b27f4e on cuda-simulator\n")
     assert re.search(r"^device-bound: \d+ slower, \d+ faster, \d+ uncertain, \d+ same", done.stdout, re.M)
-    assert not list(Path(tempfile.gettempdir()).glob("gpukernels-continuous-*/tree-*"))  # worktrees removed
+    assert not list(scratch.glob("gpukernels-continuous-*/tree-*"))  # worktrees removed

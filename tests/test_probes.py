@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gpukernels.ours import probes
+from gpukernels.ours.vector_add import VectorAddTuned
 from gpukernels.cli import probe as probe_cli
 from gpukernels.launch import DOCUMENTED_LIMITS
 
@@ -84,8 +85,11 @@ def check_schema(report: dict, names: tuple[str, ...] = PROBE_NAMES) -> None:
     assert sizes and sizes == sorted(sizes)
     for r in tuned["data"]:
         us = {k.removesuffix(" us"): v for k, v in r.items() if k.endswith(" us")}
-        if tuned["measured"]:  # the choice is the fastest candidate timed
-            assert us and all(v > 0 for v in us.values()) and r["choice"] == min(us, key=us.get)
+        if tuned["measured"]:  # the fastest candidate timed, or quads on a tie
+            assert us and all(v > 0 for v in us.values())
+            fastest = min(us, key=us.get)
+            tie = VectorAddTuned.TIE  # since 33058d0 quads stays unless another is more than 1% faster
+            assert r["choice"] == fastest or (r["choice"] == "quads" and us[fastest] >= us["quads"] * (1 - tie))
         else:
             assert r == {"n": sizes[0], "choice": "quads"}
     assert all(r["correct"] is True and r["error"] == "" for r in sel)

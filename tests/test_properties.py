@@ -12,10 +12,12 @@ a run of our suite (gpukernels.ours.suite) with odd values. Then, in-process:
   stderr or report.md);
 - nothing prints an infinity or the negative time planted by the damage.
 
-Hypothesis profiles: ``dev`` (30 examples, the default) and ``ci`` (1000), chosen by the
+Hypothesis profiles: ``dev`` (8 examples, the default) and ``ci`` (1000), chosen by the
 environment variable ``HYPOTHESIS_PROFILE``. The many examples render the report without
 rasterising its figures (``render._png`` stubbed: matplotlib's PNG encoder is most of a
-report's time); a few examples run the whole CLI with PNGs.
+report's time); a few examples run the whole CLI with PNGs. Under ci the many examples are the
+longest test of .ci/run (about 0.55 s each on a 2-core machine, nearly all of it the report):
+marked ``longest``, it starts first on one xdist worker while the other runs everything else.
 """
 from __future__ import annotations
 
@@ -365,6 +367,7 @@ def check_clis(root: Path, out: Path, data, capsys) -> None:
         assert not NEGATIVE_PRINTED.search(text), (name, NEGATIVE_PRINTED.search(text))
 
 
+@pytest.mark.longest  # 1000 examples under HYPOTHESIS_PROFILE=ci: minutes
 @given(data=st.data())
 def test_report_and_compare_survive_damaged_results(data, capsys, monkeypatch) -> None:
     from gpukernels.report import render
