@@ -22,6 +22,7 @@ import gc
 import hashlib
 import inspect
 import itertools
+import sys
 import time
 import traceback
 import types
@@ -114,6 +115,8 @@ def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, 
     out: dict[tuple, Outcome] = {}
     memo: dict = {}
     shared = problems.SharedInputs()  # implementations of a size compared on the same arrays
+    if devices.simulated():  # a simulated block is a Python thread per GPU thread, meeting at every
+        sys.setswitchinterval(0.001)  # syncthreads: 5 ms GIL slices kept them waiting (tests/conftest.py)
     try:
         for combo in order:
             params = dict(zip(names, combo))

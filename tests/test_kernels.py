@@ -13,7 +13,7 @@ from gpukernels.launch import LaunchConfigError
 from gpukernels.ours import kernels, probes, vector_add
 from gpukernels.ours.suite import SUITE
 from gpukernels.ours.transfers import COPY_KINDS, Copy
-from gpukernels.problems import PeerMissing, device_address, host_inputs
+from gpukernels.problems import PeerMissing, assert_matches, device_address, host_inputs
 
 VARIANT_NAMES = list(vector_add.VARIANTS)
 ONE_AXIS = [op for op in SUITE.ops.values() if op.axis_names == ("n",)]
@@ -96,6 +96,40 @@ def test_check_catches_a_wrong_answer(monkeypatch) -> None:
     monkeypatch.setattr(s, "expected", lambda: np.array([1.0]))
     with pytest.raises(AssertionError):
         s.check()
+
+
+F32 = np.float32
+# (got, want, rtol, atol, None or what the message must say): the one comparison of every check
+MATCHES = [
+    (np.arange(5, dtype=F32), np.arange(5, dtype=F32), None, 0.0, None),
+    (np.arange(5, dtype=F32), np.arange(5, dtype=np.float64) + [0, 0, 1e-6, 0, 0], None, 0.0, "1 of 5 elements differ"),
+    (np.full(4, 1 + 1e-7, F32), np.ones(4), 1e-6, 0.0, None),  # within rtol
+    (np.array([1.0, 2.0, 3.1]), np.array([1.0, 2.0, 3.0]), 1e-2, 0.0, r"1 of 3 .* \[2\]: 3\.1, expected 3\.0"),
+    (np.array([0.0, 1e-9]), np.zeros(2), 1e-6, 1e-8, None),  # atol covers a zero reference
+    (np.array([0.0, 1e-7]), np.zeros(2), 1e-6, 1e-8, r"1 of 2 .* \[1\]"),
+    (np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), 1e-6, 0.0, r"1 of 2 .* \[0\]: nan"),  # NaN never passes
+    (np.array([np.inf]), np.array([1.0]), 1e-6, 0.0, "1 of 1"),
+    (np.float32(6.0), np.float64(6.0000001), 1e-6, 0.0, None),  # scalars (a host sum)
+    (np.ones((2, 3), F32), np.ones((3, 2), F32), 1e-6, 0.0, r"shape \(2, 3\), the reference's \(3, 2\)"),
+    (np.ones(3, np.int64), np.array([1, 1, 2]), 0.0, 0.0, "1 of 3"),
+]
+
+
+@pytest.mark.parametrize("got, want, rtol, atol, error", MATCHES)
+def test_assert_matches_counts_and_names_the_first_element_off(got, want, rtol, atol, error) -> None:
+    if error is None:
+        assert_matches(got, want, rtol, atol, "label")
+    else:
+        with pytest.raises(AssertionError, match=error) as info:
+            assert_matches(got, want, rtol, atol, "label")
+        assert str(info.value).startswith("label: ")
+
+
+def test_a_host_baseline_with_a_wrong_answer_fails_its_check(monkeypatch) -> None:
+    w = SUITE.ops["saxpy"].make_host("numpy", n=1000)
+    monkeypatch.setattr(w, "reference", lambda x, y: np.where(np.arange(y.size) == 7, y + 1, 2 * x + y))
+    with pytest.raises(AssertionError, match=r"SaxpyNumpy \{'n': 1000\}: 1 of 1000 .* \[7\]"):
+        w.check()
 
 
 def test_sum_is_within_its_stated_tolerance_and_deterministic() -> None:

@@ -53,6 +53,7 @@ def _block_sum(value):
 
 # --- ours: one pass, 16-byte loads, the last block finishes --------------------------------------
 
+_ZERO4 = (float32(0), float32(0), float32(0), float32(0))  # a quad past the chunk's end: adds nothing
 SUM_UNROLL = 8  # quads each thread has in flight per loop trip (32 floats, 128 bytes)
 SUM_BLOCKS_PER_SM = 4  # 1024 threads per SM x 128 bytes in flight: 16 MiB on 132 SMs, far past
 #                        bandwidth x latency (4.8 TB/s x ~1 us); more blocks only add partials
@@ -75,11 +76,12 @@ def sum_one_pass(x, n, head, chunk, partials, counter, out):
     Per block: ``chunk`` consecutive 16-byte quads after the first ``head`` floats (0-3), block
     ``b`` from quad ``b * chunk`` (``sum_grid``). Per thread: SUM_UNROLL quads per trip, one
     block-width apart, so each warp's loads stay coalesced and all eight are in flight before the
-    first add; the chunk's last part one quad at a time. Four float32 accumulators, one per lane of
-    a quad (float32 as the peers; see SumProblem for the error bound). The head and the 0-3 floats
-    after the last whole quad go to threads 0-3 of block 0.
+    first add; the chunk's last part in one guarded trip of up to seven. Four float32
+    accumulators, one per lane of a quad (float32 as the peers; see SumProblem for the error
+    bound). The head and the 0-3 floats after the last whole quad go to threads 0-3 of block 0.
 
-    Per block: the threads' sums in float64 through a shared-memory tree; thread 0 stores it in
+    Per block: the threads' sums in float64 through a shared-memory tree. A grid of one block
+    (up to 2^13 floats) writes that to ``out[0]``. Otherwise thread 0 stores it in
     ``partials[blockIdx.x]``, fences, and takes a ticket from ``counter``. The block with the last
     ticket adds every partial (read at L2) in index order and writes ``out[0]``. ``atomic.inc``
     with the limit ``gridDim.x - 1`` wraps the counter back to 0 at that last ticket, ready for
@@ -114,19 +116,30 @@ def sum_one_pass(x, n, head, chunk, partials, counter, out):
         s2 += ((v0[2] + v1[2]) + (v2[2] + v3[2])) + ((v4[2] + v5[2]) + (v6[2] + v7[2]))
         s3 += ((v0[3] + v1[3]) + (v2[3] + v3[3])) + ((v4[3] + v5[3]) + (v6[3] + v7[3]))
         k += 8 * width
-    while k < end:  # a chunk's last 1-7 block-widths: only the last block has them (sum_grid)
+    if k < end:  # a chunk's last 1-7 block-widths (only the last block has them: sum_grid): one
+        #          guarded trip, the loads in flight together (a loop of single loads waits out each
+        #          one's latency: 2.75 against 2.43 us at 2^10 on an H200)
         v0 = load_f32x4(q, k)
-        s0 += v0[0]
-        s1 += v0[1]
-        s2 += v0[2]
-        s3 += v0[3]
-        k += width
+        v1 = load_f32x4(q, k + width) if k + width < end else _ZERO4
+        v2 = load_f32x4(q, k + 2 * width) if k + 2 * width < end else _ZERO4
+        v3 = load_f32x4(q, k + 3 * width) if k + 3 * width < end else _ZERO4
+        v4 = load_f32x4(q, k + 4 * width) if k + 4 * width < end else _ZERO4
+        v5 = load_f32x4(q, k + 5 * width) if k + 5 * width < end else _ZERO4
+        v6 = load_f32x4(q, k + 6 * width) if k + 6 * width < end else _ZERO4
+        s0 += ((v0[0] + v1[0]) + (v2[0] + v3[0])) + ((v4[0] + v5[0]) + v6[0])
+        s1 += ((v0[1] + v1[1]) + (v2[1] + v3[1])) + ((v4[1] + v5[1]) + v6[1])
+        s2 += ((v0[2] + v1[2]) + (v2[2] + v3[2])) + ((v4[2] + v5[2]) + v6[2])
+        s3 += ((v0[3] + v1[3]) + (v2[3] + v3[3])) + ((v4[3] + v5[3]) + v6[3])
     if cuda.blockIdx.x == 0 and t < 4:  # the floats outside whole quads
         if t < head:
             s0 += load_f32(x, t)
         if t < (n - head) & 3:
             s1 += load_f32(x, n - 1 - t)
     total = _block_sum((float64(s0) + float64(s1)) + (float64(s2) + float64(s3)))
+    if cuda.gridDim.x == 1:  # one block (n up to 2^13 floats): its sum is the answer; no partial,
+        if t == 0:         # fence or ticket (the same value: the last block would add it to zeros)
+            out[0] = total
+        return
 
     last = cuda.shared.array(1, dtype=int32)
     if t == 0:

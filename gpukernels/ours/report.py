@@ -231,16 +231,14 @@ def copies(view: MachineView) -> Table | None:
                         "waits, not how fast the link or the memory is; the gate judges them as host-bound.")
 
 
-def _gbs_at(view: MachineView, fam: Family | None, **where: object) -> dict[int, float]:
-    """GB/s of ``fam``'s parameter sets matching ``where``, by their size parameter."""
+def _gbs_by(view: MachineView, fam: Family | None, key: str) -> dict[tuple[object, int], float]:
+    """GB/s of ``fam``'s parameter sets by (their ``key`` parameter, their size), NaN left out."""
     found = view.bandwidth(fam)
     if found is None:
         return {}
-    wide = view.wide(fam).assign(_gbs=found[0].to_numpy())
-    for name, value in where.items():
-        wide = wide[wide[name] == value]
+    wide = view.wide(fam)
     size = "nbytes" if "nbytes" in wide else "n"
-    return {int(k): float(v) for k, v in zip(wide[size], wide._gbs) if v == v}
+    return {(k, int(n)): float(v) for k, n, v in zip(wide[key], wide[size], found[0].to_numpy()) if v == v}
 
 
 def vector_add_limit(view: MachineView) -> tuple[Table, list[str]] | None:
@@ -251,20 +249,20 @@ def vector_add_limit(view: MachineView) -> tuple[Table, list[str]] | None:
     per second as the copy, the memory system, not the kernel, sets the pace.
     """
     add, total = VECTOR_ADD.kernel_family, SUM.kernel_family
-    ours = _gbs_at(view, add, impl=VECTOR_ADD.ours)
-    copy = _gbs_at(view, COPY_FAMILY, kind="d2d")
+    adds, sums, copies = _gbs_by(view, add, "impl"), _gbs_by(view, total, "impl"), _gbs_by(view, COPY_FAMILY, "kind")
+    ours = {n: v for (impl, n), v in adds.items() if impl == VECTOR_ADD.ours}
+    copy = {b: v for (kind, b), v in copies.items() if kind == "d2d"}
     beyond = [n for n in ours if VECTOR_ADD.bytes(n=n) > view.l2_bytes]
     if not beyond or not copy:
         return None
     n, nbytes = max(beyond), max(copy)
     rows = [(f"vector add, ours ({VECTOR_ADD.ours})", f"n = {size_label(n)}", "2 reads, 1 write", ours[n]),
-            ("vector add, PyTorch", f"n = {size_label(n)}", "2 reads, 1 write",
-             _gbs_at(view, add, impl="torch").get(n, math.nan)),
-            (f"sum, ours ({SUM.ours})", f"n = {size_label(n)}", "1 read", _gbs_at(view, total, impl=SUM.ours).get(n, math.nan)),
-            ("sum, CuPy (cub)", f"n = {size_label(n)}", "1 read", _gbs_at(view, total, impl="cupy").get(n, math.nan)),
+            ("vector add, PyTorch", f"n = {size_label(n)}", "2 reads, 1 write", adds.get(("torch", n), math.nan)),
+            (f"sum, ours ({SUM.ours})", f"n = {size_label(n)}", "1 read", sums.get((SUM.ours, n), math.nan)),
+            ("sum, CuPy (cub)", f"n = {size_label(n)}", "1 read", sums.get(("cupy", n), math.nan)),
             ("copy, cudaMemcpy device to device", f"{size_label(nbytes)} bytes", "1 read, 1 write", copy[nbytes]),
             ("copy, a Numba kernel (4-byte loads)", f"{size_label(nbytes)} bytes", "1 read, 1 write",
-             _gbs_at(view, COPY_FAMILY, kind="d2d_kernel").get(nbytes, math.nan))]
+             copies.get(("d2d_kernel", nbytes), math.nan))]
     peak = view.peak_gbs
     frame = pd.DataFrame({"what": [r[0] for r in rows], "size": [r[1] for r in rows],
                           "per element": [r[2] for r in rows], "bandwidth (GB/s)": [r[3] for r in rows],
