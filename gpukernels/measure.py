@@ -117,9 +117,11 @@ def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, 
     shared = problems.SharedInputs()  # implementations of a size compared on the same arrays
     if devices.simulated():  # a simulated block is a Python thread per GPU thread, meeting at every
         sys.setswitchinterval(0.001)  # syncthreads: 5 ms GIL slices kept them waiting (tests/conftest.py)
+    took: dict[tuple, float] = {}
     try:
         for combo in order:
             params = dict(zip(names, combo))
+            start = time.perf_counter()
             out[combo] = _one(family, params, policy, shared, memo)
             # Free the set's own device arrays (held in cycles, e.g. a peer's closures) before the
             # next set allocates; then freeze what survived (imported libraries, the memo, shared
@@ -127,9 +129,22 @@ def measure_family(family: Family, policy: Policy | None = None) -> dict[tuple, 
             # with PyTorch loaded took 90 ms per set on the H200 host, a sixth of a quick run.
             gc.collect()
             gc.freeze()
+            took[combo] = time.perf_counter() - start
     finally:
         gc.unfreeze()  # what the family kept becomes collectable again
+    print(where_the_time_went(family, took), file=sys.stderr)  # asv shows it with --show-stderr
     return out
+
+
+def where_the_time_went(family: Family, took: dict[tuple, float], slowest: int = 3) -> str:
+    """One line: the family's parameter sets, their seconds in all, and the slowest sets. asv
+    records one duration per family; a set's seconds hold its inputs, check and compiles as well
+    as its samples."""
+    top = sorted(took.items(), key=lambda item: -item[1])[:slowest]
+    sets = "; ".join(", ".join(f"{k}={v}" for k, v in zip(family.param_names, combo)) + f": {s:.1f} s"
+                     for combo, s in top)
+    return (f"gpukernels: {family.cls_id}: {len(took)} parameter sets in {sum(took.values()):.1f} s"
+            + (f"; slowest {sets}" if sets else ""))
 
 
 def _sortable(value: object) -> tuple:

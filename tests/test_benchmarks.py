@@ -160,6 +160,19 @@ def test_family_measurement_on_the_simulator() -> None:
     assert "smoke sizes" in res[("seed", 2**20)].skip
 
 
+def test_the_family_says_where_its_time_went(capsys) -> None:
+    fam = dataclasses.replace(SUITE.family("kernels.VectorAdd"), params=(("impl", ("seed", "pairs")), ("n", (256,))))
+    measure.measure_family(fam)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("gpukernels: kernels.VectorAdd: 2 parameter sets in ")
+    assert "; slowest impl=" in line and "n=256: " in line
+    took = {("seed", 256): 0.5, ("pairs", 256): 2.25, ("quads", 256): 1.0, ("tuned", 256): 0.1}
+    assert measure.where_the_time_went(fam, took, slowest=2) == (
+        "gpukernels: kernels.VectorAdd: 4 parameter sets in 3.9 s; slowest impl=pairs, n=256: 2.2 s; "
+        "impl=quads, n=256: 1.0 s")
+    assert measure.where_the_time_went(fam, {}) == "gpukernels: kernels.VectorAdd: 0 parameter sets in 0.0 s"
+
+
 def test_a_failing_parameter_set_is_recorded_and_the_family_goes_on(monkeypatch) -> None:
     fam = dataclasses.replace(SUITE.family("kernels.Saxpy"), params=(("impl", ("numba",)), ("n", (64, 128))))
     real = fam.op.make_gpu

@@ -177,6 +177,29 @@ def test_host_inputs_are_reproducible_and_in_unit_interval() -> None:
         a[0] = 2  # shared between implementations: read only
 
 
+def test_host_inputs_do_not_depend_on_the_number_of_cores(monkeypatch) -> None:
+    n = 2**20 + 5  # two streams (chunks of 2^20) per array
+    host_inputs.cache_clear()
+    many = [a.copy() for a in host_inputs(n)]
+    host_inputs.cache_clear()
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    one = host_inputs(n)
+    host_inputs.cache_clear()
+    for a, b in zip(many, one):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(many[0][:5], many[0][2**20:2**20 + 5])  # each chunk a stream of its own
+
+
+def test_numpys_own_baseline_has_nothing_to_compare_and_the_others_are_checked(monkeypatch) -> None:
+    numpy_add = SUITE.ops["vector_add"].make_host("numpy", n=100)
+    monkeypatch.setattr(numpy_add, "inputs", lambda: pytest.fail("a baseline that is its own reference ran"))
+    numpy_add.check()
+    parallel = SUITE.ops["vector_add"].make_host("cpu_parallel", n=100)
+    monkeypatch.setattr(parallel, "call", lambda a, b: b)  # forgets to add
+    with pytest.raises(AssertionError, match="VectorAddParallel"):
+        parallel.check()
+
+
 # --- copies --------------------------------------------------------------------------------
 
 def pattern(nbytes: int) -> np.ndarray:

@@ -119,6 +119,7 @@ def test_saxpy_misaligned_problem_falls_back(monkeypatch) -> None:
     x_host, y_host = host(37, 3), host(37, 4)
     w.x, w.y = view(x_host, 1), view(y_host, 2)
     w.x_host, w.y_host = x_host, y_host
+    w.y_start, w.y_want = view(y_host, 2), saxpy.A * x_host + y_host  # what reset and check use
     w.prepare()
     assert w.choice == "plain"
     w.check()
