@@ -217,9 +217,10 @@ def kernel_anatomy() -> dict:
     return _probe({"rows": suite_anatomy(SUITE, _anatomy_axes, limits), "sm_limits": vars(limits)})
 
 
-# vector add's tuned and torch, saxpy's and sum's numba and peers: ours beside nvbench's at three sizes
+# vector add's tuned and torch, saxpy's and sum's numba and peers: ours beside nvbench's at 2^20 (in
+# L2: the small-size comparison with the peers) and at three sizes from 2^24 (past L2 from 2^26)
 CROSSCHECK_IMPLS = {"vector_add": ("tuned", "torch"), "saxpy": ("numba", "torch"), "sum": ("numba", "cupy", "torch")}
-CROSSCHECK_SIZES = (2**24, 2**26, 2**28)
+CROSSCHECK_SIZES = (2**20, 2**24, 2**26, 2**28)
 
 
 def nvbench_crosscheck() -> dict:
