@@ -367,16 +367,9 @@ def check_clis(root: Path, out: Path, data, capsys) -> None:
         assert not NEGATIVE_PRINTED.search(text), (name, NEGATIVE_PRINTED.search(text))
 
 
-# .ci/run's workers share the examples (1000 under HYPOTHESIS_PROFILE=ci, 786 s on one core in CI
-# at 1abd120, the run's critical path): each part draws its own, in parallel.
-PARTS = 2
-
-
-@pytest.mark.longest
-@pytest.mark.parametrize("part", range(PARTS))
-@settings(max_examples=-(-settings.get_profile(PROFILE).max_examples // PARTS))
+@pytest.mark.longest  # 1000 examples under HYPOTHESIS_PROFILE=ci: minutes
 @given(data=st.data())
-def test_report_and_compare_survive_damaged_results(part, data, capsys, monkeypatch) -> None:
+def test_report_and_compare_survive_damaged_results(data, capsys, monkeypatch) -> None:
     from gpukernels.report import render
 
     monkeypatch.setattr(render, "_png", lambda figure: render.plt.close(figure) or b"")
@@ -409,4 +402,3 @@ def test_the_undamaged_tree_passes_the_same_checks(tmp_path: Path, capsys, no_pn
 def test_profiles(profile: str) -> None:
     p = settings.get_profile(profile)
     assert p.deadline is None and p.max_examples == {"dev": 8, "ci": 1000}[profile]
-    assert PARTS * -(-p.max_examples // PARTS) >= p.max_examples  # the parts draw the profile's examples
